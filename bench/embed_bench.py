@@ -45,7 +45,7 @@ def main() -> None:
     print(f"threads={args.threads} batch={args.batch_size} n={args.n}")
     for name, long in (("short", False), ("long", True)):
         posts = make_posts(args.n, long)
-        tokens = sum(len(r) for r in enc.windows(posts)[0])
+        tokens = sum(len(r) for r in enc.windows(posts).rows)
         start = time.perf_counter()
         enc.embed(posts, batch_size=args.batch_size)
         sec = time.perf_counter() - start

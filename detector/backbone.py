@@ -217,6 +217,75 @@ def token_windows(ids: list[int], width: int) -> list[tuple[int, int]]:
     return [(a, min(a + width, len(ids))) for a in range(0, len(ids), width)]
 
 
+@dataclass
+class Windows:
+    """Model inputs for a list of texts: one row of token ids per window of each text."""
+
+    rows: list[list[int]]
+    owner: list[int]  # the text each row belongs to
+    weight: list[float]  # content tokens in the row: long windows count more in the mean
+    n_texts: int
+
+    @classmethod
+    def of(cls, tokenizer, texts: list[str], prefix: str, width: int) -> "Windows":
+        content = tokenizer([prefix + t for t in texts], add_special_tokens=False)["input_ids"] if texts else []
+        rows, owner, weight = [], [], []
+        for i, ids in enumerate(content):
+            for a, b in token_windows(ids, width):
+                rows.append([tokenizer.cls_token_id, *ids[a:b], tokenizer.sep_token_id])
+                owner.append(i)
+                weight.append(float(max(b - a, 1)))
+        return cls(rows, owner, weight, len(texts))
+
+    def batches(self, pad_id: int, batch_size: int):
+        """(row indices, input ids, attention mask), rows sorted by length so padding stays small."""
+        import torch
+
+        order = sorted(range(len(self.rows)), key=lambda r: len(self.rows[r]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = max(len(self.rows[r]) for r in idx)
+            ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for j, r in enumerate(idx):
+                ids[j, : len(self.rows[r])] = torch.tensor(self.rows[r])
+                mask[j, : len(self.rows[r])] = 1
+            yield idx, ids, mask
+
+    def combine(self, per_row: np.ndarray) -> np.ndarray:
+        """Weighted mean of the rows of each text."""
+        out = np.zeros((self.n_texts, per_row.shape[1]), dtype=np.float64)
+        total = np.zeros(self.n_texts)
+        np.add.at(out, self.owner, per_row * np.asarray(self.weight)[:, None])
+        np.add.at(total, self.owner, self.weight)
+        return out / np.maximum(total, 1e-12)[:, None]
+
+
+def pooled_embeddings(model, tokenizer, texts: list[str], prefix: str, width: int,
+                      batch_size: int = 32, pool=None) -> np.ndarray:
+    """Mean-pooled window embeddings combined per text (not normalised).
+
+    ``pool(ids, mask)`` defaults to running ``model`` and mean-pooling its last layer.
+    """
+    import torch
+
+    windows = Windows.of(tokenizer, list(texts), prefix, width)
+    if pool is None:
+        def pool(ids, mask):
+            return mean_pool(model(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+    per_row = None
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        for idx, ids, mask in windows.batches(tokenizer.pad_token_id, batch_size):
+            out = pool(ids.to(device), mask.to(device)).float().cpu().numpy()
+            if per_row is None:
+                per_row = np.zeros((len(windows.rows), out.shape[1]), dtype=np.float32)
+            per_row[idx] = out
+    if per_row is None:
+        return np.zeros((0, model.config.hidden_size), dtype=np.float32)
+    return windows.combine(per_row).astype(np.float32)
+
+
 class Encoder:
     """Sentence embeddings from a backbone: prefix, window long texts, mean-pool, L2-normalise.
 
@@ -233,47 +302,13 @@ class Encoder:
         model, tokenizer = load_backbone(name_or_path)
         return cls(model, tokenizer, **kwargs)
 
-    def windows(self, texts: list[str]) -> tuple[list[list[int]], list[int], list[float]]:
-        """Token ids per window (with <s>/</s>), the text each window belongs to, its weight."""
-        tok = self.tokenizer
-        content = tok([self.prefix + t for t in texts], add_special_tokens=False)["input_ids"]
-        rows, owner, weight = [], [], []
-        for i, ids in enumerate(content):
-            for a, b in token_windows(ids, self.width):
-                rows.append([tok.cls_token_id, *ids[a:b], tok.sep_token_id])
-                owner.append(i)
-                weight.append(float(max(b - a, 1)))
-        return rows, owner, weight
+    def windows(self, texts: list[str]) -> Windows:
+        return Windows.of(self.tokenizer, list(texts), self.prefix, self.width)
 
     def embed(self, texts: list[str], batch_size: int = 32, normalize: bool = True) -> np.ndarray:
-        import torch
-
         if not texts:
             return np.zeros((0, self.model.config.hidden_size), dtype=np.float32)
-        rows, owner, weight = self.windows(list(texts))
-        # Sorting by length keeps padding small inside each batch.
-        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
-        pooled = np.zeros((len(rows), self.model.config.hidden_size), dtype=np.float32)
-        device = next(self.model.parameters()).device
-        pad = self.tokenizer.pad_token_id
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                width = max(len(rows[r]) for r in idx)
-                ids = torch.full((len(idx), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for j, r in enumerate(idx):
-                    ids[j, : len(rows[r])] = torch.tensor(rows[r])
-                    mask[j, : len(rows[r])] = 1
-                ids, mask = ids.to(device), mask.to(device)
-                hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state
-                pooled[idx] = mean_pool(hidden, mask).float().cpu().numpy()
-        out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float64)
-        total = np.zeros(len(texts))
-        for r, (i, w) in enumerate(zip(owner, weight)):
-            out[i] += w * pooled[r]
-            total[i] += w
-        out /= total[:, None]
+        out = pooled_embeddings(self.model, self.tokenizer, list(texts), self.prefix, self.width, batch_size)
         if normalize:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out.astype(np.float32)
+        return out

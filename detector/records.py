@@ -62,3 +62,17 @@ class LabelledPost(Post):
     @property
     def is_recruitment(self) -> bool:
         return self.label == RECRUITMENT
+
+
+class Prediction(BaseModel):
+    """What the detector says about one post. Scores are calibrated probabilities."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recruitment: float = Field(ge=0, le=1)
+    flagged: bool
+    categories: dict[str, float]
+    flagged_categories: list[str]
+    youth_targeting: float = Field(ge=0, le=1)
+    youth_flagged: bool
+    lang: str

@@ -31,7 +31,8 @@ def test_translations_are_nearer_than_unrelated_post(encoder):
 def test_long_posts_are_windowed_not_truncated(encoder):
     head = "Ordinary words about the weather and a football match at the weekend. " * 60
     tail = "Quick cash tonight, carry a bag across town, no questions asked, DM me. " * 60
-    rows, owner, _ = encoder.windows([head + tail])
+    w = encoder.windows([head + tail])
+    rows, owner = w.rows, w.owner
     assert len(rows) >= 3 and set(owner) == {0}
     assert all(len(r) <= 512 for r in rows)
     full, head_only = encoder.embed([head + tail, head])

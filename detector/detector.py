@@ -1,0 +1,86 @@
+"""``Detector.load().predict(texts)``: the one entry point for scoring posts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .langid import identify
+from .model import DetectorConfig, DetectorNet
+from .normalize import normalize
+from .records import Prediction
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "recruitwatch-base"
+MODEL_ENV = "RECRUITWATCH_MODEL"
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def model_logits(net: DetectorNet, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """Raw head logits (n, 2 + categories) for already-normalised texts, long ones windowed."""
+    from .backbone import pooled_embeddings
+
+    import torch
+
+    width = min(net.config.max_tokens, net.encoder.config.max_position_embeddings) - 2
+    pooled = pooled_embeddings(net.encoder, net.tokenizer, list(texts), net.config.prefix, width, batch_size,
+                               pool=net.pool)
+    with torch.inference_mode():
+        return net.heads(torch.from_numpy(pooled)).numpy()
+
+
+class Detector:
+    def __init__(self, net: DetectorNet):
+        self.net = net
+        self.config: DetectorConfig = net.config
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, device: str = "cpu") -> "Detector":
+        """The shipped model by default (or ``$RECRUITWATCH_MODEL``), else a trained model folder."""
+        folder = Path(path or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
+        if not (folder / "detector_config.json").is_file():
+            raise FileNotFoundError(f"{folder} is not a recruitwatch model folder (no detector_config.json); "
+                                    f"train one with `recruitwatch train`")
+        net = DetectorNet.load(folder)
+        return cls(net.to(device))
+
+    @property
+    def version(self) -> str:
+        return f"{self.config.name}@{self.config.version}"
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> dict[str, np.ndarray]:
+        """Calibrated probabilities: ``recruitment`` (n,), ``categories`` (n, k), ``youth`` (n,)."""
+        logits = model_logits(self.net, [normalize(t) for t in texts], batch_size)
+        c = self.config
+        return {
+            "recruitment": sigmoid(logits[:, 0] / c.temperature),
+            "youth": sigmoid(logits[:, 1] / c.youth_temperature),
+            "categories": sigmoid(logits[:, 2:] / c.category_temperature),
+        }
+
+    def predict(self, texts: Iterable[str] | str, batch_size: int = 32) -> list[Prediction]:
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        if not texts:
+            return []
+        s = self.scores(texts, batch_size)
+        c = self.config
+        out = []
+        for i, text in enumerate(texts):
+            rec = float(s["recruitment"][i])
+            flagged = rec >= c.threshold
+            cats = {name: float(s["categories"][i, j]) for j, name in enumerate(c.categories)}
+            # Category scores are conditional on recruitment; a post not flagged has none flagged.
+            flagged_cats = [k for k, v in cats.items() if flagged and v >= c.category_thresholds.get(k, 0.5)]
+            if flagged and not flagged_cats:
+                flagged_cats = [max(cats, key=cats.get)]
+            youth = float(s["youth"][i])
+            out.append(Prediction(recruitment=rec, flagged=flagged, categories=cats, flagged_categories=flagged_cats,
+                                  youth_targeting=youth, youth_flagged=youth >= c.youth_threshold,
+                                  lang=identify(text)))
+        return out

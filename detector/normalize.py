@@ -1,0 +1,73 @@
+"""Undo the obfuscations recruiters use before the model reads a post.
+
+One function, ``normalize``, used by training and inference alike, so the model never
+sees a form at run time that it did not see in training. Each step is conservative: it
+only rewrites a word when the rewrite is unambiguous (a word of letters with a few digits
+inside, a run of single letters, a Cyrillic letter among Latin ones), and leaves prices,
+times and ordinary numbers alone.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+NORMALIZER_VERSION = 1
+
+# Cyrillic and Greek letters that look like Latin ones; used only inside words that are
+# mostly Latin, so Russian or Greek text is left as it is.
+_CONFUSABLES = str.maketrans({
+    "а": "a", "с": "c", "е": "e", "і": "i", "о": "o", "р": "p", "х": "x", "у": "y", "ѕ": "s", "ј": "j",
+    "ο": "o", "ν": "v", "τ": "t", "ι": "i", "κ": "k", "α": "a", "ε": "e",
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "К": "K", "М": "M", "О": "O", "Р": "P",
+    "Т": "T", "Х": "X", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Κ": "K", "Μ": "M", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Χ": "X", "Ι": "I", "Ν": "N", "Ζ": "Z",
+})
+_LEET = str.maketrans({"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s",
+                       "7": "t", "9": "g", "8": "b"})
+_TOKEN = re.compile(r"\S+")
+# A run of at least four single letters separated by one consistent separator:
+# "c a s h", "m.o.n.e.y", "q-u-i-c-k".
+_SPACED = re.compile(r"(?<!\w)[^\W\d_]([ .\-_*])(?:[^\W\d_]\1){2,}[^\W\d_](?!\w)")
+# Numbers with a unit are not leetspeak: 24h, 5k, 2x, 1st, 10min, 50kr.
+_UNIT = re.compile(r"\d+(h|k|m|x|u|st|nd|rd|th|min|am|pm|kg|km|kr|eur|hrs?|ans?|jours?|ste?|de|er|e|j)", re.I)
+_VARIATION = re.compile("[\ufe0e\ufe0f\u200d]|[\U0001F3FB-\U0001F3FF]")
+
+
+def _is_latin(ch: str) -> bool:
+    return "LATIN" in unicodedata.name(ch, "")
+
+
+def _fold_confusables(word: str) -> str:
+    letters = [c for c in word if c.isalpha()]
+    latin = sum(_is_latin(c) for c in letters)
+    # Only words that are already mostly Latin: a Russian word stays Russian.
+    if letters and latin and latin >= len(letters) / 2 and latin < len(letters):
+        return word.translate(_CONFUSABLES)
+    return word
+
+
+def _fold_leet(token: str) -> str:
+    core = token.strip(".,;:?!\"'()[]{}«»“”")
+    if len(core) < 3 or not any(c.isalpha() for c in core):
+        return token
+    leet = sum(c in "4@3105$798!" for c in core)
+    letters = sum(c.isalpha() for c in core)
+    # m0n3y, c4$h, 3asy: letters with a few symbols inside. Not 500€, 24h, 4u, 2x, @handles.
+    if leet == 0 or letters < 2 or letters < leet or core.startswith("@") or _UNIT.fullmatch(core):
+        return token
+    if not core[0].isalpha() and not core[-1].isalpha() and letters < 3:
+        return token
+    return token.replace(core, core.translate(_LEET))
+
+
+def _join_spaced(match: re.Match) -> str:
+    return match.group(0)[0::2]
+
+
+def normalize(text: str) -> str:
+    """NFKC, look-alike letters, s p a c e d words, leetspeak, emoji variation marks."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _VARIATION.sub("", text)
+    text = _SPACED.sub(_join_spaced, text)
+    return _TOKEN.sub(lambda m: _fold_leet(_fold_confusables(m.group())), text)
