@@ -53,3 +53,14 @@ def predict_command(
         t.add_row(i, p.lang, f"{p.recruitment:.2f}", "yes" if p.flagged else "no", ", ".join(p.flagged_categories),
                   f"{p.youth_targeting:.2f}", text[:70] + ("…" if len(text) > 70 else ""))
     console.print(t)
+    from collections import Counter
+
+    flagged = [p for p in preds if p.flagged]
+    cats = Counter(c for p in flagged for c in p.flagged_categories)
+    band = det.config.review_band
+    unsure = sum(band[0] <= p.recruitment < band[1] for p in preds)
+    console.print(f"{len(preds)} posts: [bold]{len(flagged)}[/] flagged as recruitment "
+                  f"({sum(p.youth_flagged for p in flagged)} aimed at young people), {unsure} in the uncertain band "
+                  f"{band[0]:.1f}-{band[1]:.1f} (for human review)")
+    if cats:
+        console.print("categories: " + ", ".join(f"{c} {n}" for c, n in cats.most_common()))

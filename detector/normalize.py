@@ -31,6 +31,7 @@ _TOKEN = re.compile(r"\S+")
 _SPACED = re.compile(r"(?<!\w)[^\W\d_]([ .\-_*])(?:[^\W\d_]\1){2,}[^\W\d_](?!\w)")
 # Numbers with a unit are not leetspeak: 24h, 5k, 2x, 1st, 10min, 50kr.
 _UNIT = re.compile(r"\d+(h|k|m|x|u|st|nd|rd|th|min|am|pm|kg|km|kr|eur|hrs?|ans?|jours?|ste?|de|er|e|j)", re.I)
+_WORDLIKE = re.compile(r"[\w@$!]+")
 _VARIATION = re.compile("[\ufe0e\ufe0f\u200d]|[\U0001F3FB-\U0001F3FF]")
 
 
@@ -49,14 +50,17 @@ def _fold_confusables(word: str) -> str:
 
 def _fold_leet(token: str) -> str:
     core = token.strip(".,;:?!\"'()[]{}«»“”")
-    if len(core) < 3 or not any(c.isalpha() for c in core):
+    # Only word-like tokens: "3k/day", "06-12345678" or a link are not leetspeak.
+    if len(core) < 3 or core.startswith("@") or not _WORDLIKE.fullmatch(core):
         return token
     leet = sum(c in "4@3105$798!" for c in core)
     letters = sum(c.isalpha() for c in core)
-    # m0n3y, c4$h, 3asy: letters with a few symbols inside. Not 500€, 24h, 4u, 2x, @handles.
-    if leet == 0 or letters < 2 or letters < leet or core.startswith("@") or _UNIT.fullmatch(core):
+    # m0n3y, c4$h, 7he, m35$a93: letters with symbols mixed in. Not 500€, 24h, 4u, @handles,
+    # nor names that end in a number (ps5, gta5, covid19, iphone15).
+    if leet == 0 or letters < 2 or _UNIT.fullmatch(core):
         return token
-    if not core[0].isalpha() and not core[-1].isalpha() and letters < 3:
+    tail = re.fullmatch(r"([^\W\d_]+)(\d+)", core)
+    if tail and (len(tail.group(2)) > 1 or len(tail.group(1)) <= 4):
         return token
     return token.replace(core, core.translate(_LEET))
 
@@ -70,4 +74,12 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _VARIATION.sub("", text)
     text = _SPACED.sub(_join_spaced, text)
+    return _TOKEN.sub(lambda m: _fold_leet(_fold_confusables(m.group())), text)
+
+
+def fold_same_length(text: str) -> str:
+    """Look-alike letters and leetspeak only: every character keeps its offset.
+
+    Pattern matchers run on this, so the spans they find point into the original text.
+    """
     return _TOKEN.sub(lambda m: _fold_leet(_fold_confusables(m.group())), text)

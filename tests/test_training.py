@@ -1,0 +1,58 @@
+"""A tiny training run, end to end: a few steps on a handful of posts, then load and predict."""
+
+import json
+
+from typer.testing import CliRunner
+
+from detector import Detector
+from training.calibrate import choose_threshold, expected_calibration_error, fit_temperature
+from training.data import read_corpus, read_splits
+from training.train import TrainOptions, train
+
+import numpy as np
+
+
+def test_tiny_training_run_end_to_end(tmp_path):
+    corpus = read_corpus()
+    splits = read_splits()
+    tr = [r for r in corpus if splits[r.id] == "train"][:24]
+    va = [r for r in corpus if splits[r.id] == "validation"][:16]
+    result = train(tr, va, tmp_path / "m", TrainOptions(max_steps=3, batch_size=8, epochs=1, lora_layers=2))
+    assert result.steps == 3
+    det = Detector.load(tmp_path / "m")
+    preds = det.predict(["Quick cash tonight, DM me", "Apple pie recipe"])
+    assert len(preds) == 2 and all(0 <= p.recruitment <= 1 for p in preds)
+    cfg = json.loads((tmp_path / "m" / "detector_config.json").read_text())
+    assert cfg["training"]["train_posts"] == 24 and cfg["training"]["augmented_posts"] > 0
+    assert 0.05 <= cfg["threshold"] <= 0.95
+
+
+def test_train_command_with_extra_file(tmp_path):
+    from cli.main import app
+
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"id": "x1", "text": "yo need a runner 2nite, 200 cash", "lang": "en",
+                                 "label": "recruitment", "categories": ["drug_dealing"], "youth_targeting": False,
+                                 "genre": "direct_message", "note": ""}) + "\n")
+    result = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "m2"), "--extra", str(extra), "--max-steps", "1",
+                                      "--lora-layers", "1", "--batch-size", "4"])
+    assert result.exit_code == 0, result.output
+    assert "added 1 labelled posts" in result.output
+    assert (tmp_path / "m2" / "adapter_and_heads.safetensors").is_file()
+
+
+def test_temperature_fixes_overconfidence():
+    rng = np.random.default_rng(0)
+    y = rng.random(4000) < 0.5
+    true_logit = np.where(y, 1.0, -1.0) + rng.normal(0, 1, 4000)
+    over = true_logit * 4  # an overconfident model
+    t = fit_temperature(over, y)
+    p_raw, p_cal = 1 / (1 + np.exp(-over)), 1 / (1 + np.exp(-over / t))
+    assert t > 2 and expected_calibration_error(p_cal, y) < expected_calibration_error(p_raw, y) / 2
+
+
+def test_threshold_respects_fpr_cap():
+    y = np.array([0] * 90 + [1] * 10)
+    p = np.concatenate([np.linspace(0, 0.6, 90), np.linspace(0.4, 1, 10)])
+    t = choose_threshold(p, y, max_fpr=0.02)
+    assert ((p >= t) & (y == 0)).sum() / 90 <= 0.02
