@@ -63,6 +63,16 @@ def _pct(a: int, b: int) -> str:
     return f"{a} ({100 * a / b:.0f}%)" if b else "0"
 
 
+def _count_table(title: str, stats: dict, keys, field: str) -> Table:
+    t = Table(title=title)
+    t.add_column("lang")
+    for k in keys:
+        t.add_column(k.replace("_", " "), justify="right")
+    for s in stats.values():
+        t.add_row(s.lang, *(str(getattr(s, field)[k]) for k in keys))
+    return t
+
+
 @data_app.command("stats")
 def stats_command(paths: Optional[List[Path]] = PathsArg, column: Optional[List[str]] = ColumnsOpt,
                   diversity: bool = typer.Option(True, help="Compute near-duplicates and distinct n-grams.")) -> None:
@@ -82,30 +92,13 @@ def stats_command(paths: Optional[List[Path]] = PathsArg, column: Optional[List[
                   _pct(s.youth_recruitment, s.recruitment), str(s.multi_category), _pct(s.hard_negatives, s.benign))
     console.print(t)
 
-    t = Table(title="Recruitment categories per language (a post counts in each of its categories)")
-    t.add_column("lang")
-    for c in CATEGORIES:
-        t.add_column(c.replace("_", " "), justify="right")
-    for s in stats.values():
-        t.add_row(s.lang, *(str(s.categories[c]) for c in CATEGORIES))
-    console.print(t)
-
-    t = Table(title="Genres per language")
-    t.add_column("lang")
-    for g in GENRES:
-        t.add_column(g.replace("_", " "), justify="right")
-    for s in stats.values():
-        t.add_row(s.lang, *(str(s.genres[g]) for g in GENRES))
-    console.print(t)
-
     kinds = sorted({k for s in stats.values() for k in s.kinds})
-    t = Table(title="Benign posts by kind (hard negatives: all but 'ordinary')")
-    t.add_column("lang")
-    for k in kinds:
-        t.add_column(k.replace("_", " "), justify="right")
-    for s in stats.values():
-        t.add_row(s.lang, *(str(s.kinds[k]) for k in kinds))
-    console.print(t)
+    for title, keys, field in (
+        ("Recruitment categories per language (a post counts in each of its categories)", CATEGORIES, "categories"),
+        ("Genres per language", GENRES, "genres"),
+        ("Benign posts by kind (hard negatives: all but 'ordinary')", kinds, "kinds"),
+    ):
+        console.print(_count_table(title, stats, keys, field))
 
     if diversity:
         t = Table(title="Diversity (near-duplicates: masked character 5-gram Jaccard ≥ 0.5, MinHash LSH)")

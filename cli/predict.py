@@ -17,9 +17,10 @@ def predict_command(
     texts: Optional[List[str]] = typer.Argument(None, help="Posts to score."),
     input: Optional[Path] = typer.Option(None, "-i", "--input", help="JSON Lines of posts (id, text)."),
     model: Optional[Path] = typer.Option(None, help="Model folder (default: the shipped model)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON prediction per line."),
+    policy: Optional[Path] = typer.Option(None, "--policy", "-p", help="Apply a policy (e.g. policies/library/default.yaml)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON record per line."),
 ) -> None:
-    """Score posts with the detector."""
+    """Score posts with the detector; with --policy, show each post's signals and decision."""
     from detector.detector import Detector
     from detector.jsonl import RecordError, iter_jsonl
     from detector.records import Post
@@ -42,17 +43,39 @@ def predict_command(
     except FileNotFoundError as exc:
         raise fail(str(exc))
     preds = det.predict(items)
+    decisions = [None] * len(preds)
+    if policy:
+        from detector.signals import find_signals
+        from policies.engine import PolicyEngine
+        from policies.loader import PolicyError, load_policy
+
+        try:
+            engine = PolicyEngine(load_policy(policy))
+        except PolicyError as exc:
+            raise fail(str(exc))
+        decisions = [engine.decide(t, p, find_signals(t, p.lang)) for t, p in zip(items, preds)]
     if as_json:
-        for i, p in zip(ids, preds):
-            print(json.dumps({"id": i, **p.model_dump()}, ensure_ascii=False))
+        for i, p, d in zip(ids, preds, decisions):
+            row = {"id": i, **p.model_dump()}
+            if d is not None:
+                row["decision"] = d.model_dump()
+            print(json.dumps(row, ensure_ascii=False))
         return
     t = Table(title=f"{det.version}: flagged at ≥ {det.config.threshold:.2f}")
-    for col in ("id", "lang", "recruitment", "flagged", "categories", "youth", "text"):
+    cols = ["id", "lang", "recruitment", "flagged", "categories", "youth"] + (["action", "rule"] if policy else []) + ["text"]
+    for col in cols:
         t.add_column(col)
-    for i, p, text in zip(ids, preds, items):
-        t.add_row(i, p.lang, f"{p.recruitment:.2f}", "yes" if p.flagged else "no", ", ".join(p.flagged_categories),
-                  f"{p.youth_targeting:.2f}", text[:70] + ("…" if len(text) > 70 else ""))
+    for i, p, d, text in zip(ids, preds, decisions, items):
+        row = [i, p.lang, f"{p.recruitment:.2f}", "yes" if p.flagged else "no", ", ".join(p.flagged_categories),
+               f"{p.youth_targeting:.2f}"]
+        if d is not None:
+            row += [d.action, d.rule or "–"]
+        t.add_row(*row, text[:60] + ("…" if len(text) > 60 else ""))
     console.print(t)
+    if policy:
+        from collections import Counter as _C
+
+        console.print("decisions: " + ", ".join(f"{a} {n}" for a, n in _C(d.action for d in decisions).most_common()))
     from collections import Counter
 
     flagged = [p for p in preds if p.flagged]
