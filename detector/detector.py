@@ -22,15 +22,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def model_logits(net: DetectorNet, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """Raw head logits (n, 2 + categories) for already-normalised texts, long ones windowed."""
+def model_pooled(net: DetectorNet, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """Pooled embeddings (n, hidden) of already-normalised texts, long ones windowed."""
     from .backbone import pooled_embeddings
 
+    width = min(net.config.max_tokens, net.encoder.config.max_position_embeddings) - 2
+    return pooled_embeddings(net.encoder, net.tokenizer, list(texts), net.config.prefix, width, batch_size,
+                             pool=net.pool)
+
+
+def model_logits(net: DetectorNet, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    """Raw head logits (n, 2 + categories): recruitment, youth, then the categories."""
     import torch
 
-    width = min(net.config.max_tokens, net.encoder.config.max_position_embeddings) - 2
-    pooled = pooled_embeddings(net.encoder, net.tokenizer, list(texts), net.config.prefix, width, batch_size,
-                               pool=net.pool)
+    pooled = model_pooled(net, texts, batch_size)
     with torch.inference_mode():
         return net.heads(torch.from_numpy(pooled)).numpy()
 

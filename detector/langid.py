@@ -16,6 +16,10 @@ LANGUAGES = ("en", "fr", "de", "nl", "es", "it", "sv", "pt", "pl", "da", "no", "
              "ca", "eu", "gl", "is", "fa", "ur", "hi", "zh", "so", "ku")
 MIN_CONFIDENCE = 0.5
 MIXED_SECOND = 0.25
+# Close relatives split the probability on ordinary monolingual posts; two of them at the
+# top is uncertainty between neighbours, not code-switching.
+RELATED = [{"es", "pt", "gl", "ca", "it"}, {"da", "no", "sv"}, {"nl", "de"}, {"cs", "sk", "pl"},
+           {"hr", "sr", "bs", "sl"}, {"ru", "uk", "bg"}]
 
 
 @lru_cache(maxsize=1)
@@ -32,9 +36,8 @@ def identify(text: str) -> str:
     if sum(ch.isalpha() for ch in text) < 3:
         return UNKNOWN_LANG
     ranked = _identifier().rank(text)
-    (top, p1), (_, p2) = ranked[0], ranked[1]
-    if p1 >= MIN_CONFIDENCE and p2 >= MIXED_SECOND:
+    (top, p1), (second, p2) = ranked[0], ranked[1]
+    related = any({top, second} <= group for group in RELATED)
+    if p2 >= MIXED_SECOND and p1 + p2 >= 0.8 and not related:
         return MIXED_LANG
-    if p1 < MIN_CONFIDENCE:
-        return MIXED_LANG if p1 + p2 >= 0.8 and p2 >= MIXED_SECOND else (top if p1 >= 0.3 else UNKNOWN_LANG)
-    return top
+    return top if p1 >= 0.3 else UNKNOWN_LANG

@@ -6,8 +6,6 @@ from collections import Counter
 
 import pytest
 
-from detector.jsonl import RecordError
-from detector.records import LabelledPost
 from detector.taxonomy import CATEGORIES, HARD_NEGATIVE_KINDS
 from training.data import (SPLITS, TEST_ONLY_LANGS, TRAIN_LANGS, DataError, load_corpus, load_labelled,
                            read_corpus, read_labelled, read_splits, save_dataset)

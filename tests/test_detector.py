@@ -103,3 +103,11 @@ def test_shipped_model_is_small_and_safetensors_only():
     assert not [p for p in files if p.suffix in (".bin", ".pt", ".pkl", ".pickle")]
     cfg = json.loads((DEFAULT_MODEL / "detector_config.json").read_text())
     assert cfg["training"]["data_sha256"]
+
+
+def test_language_identification_offline():
+    from detector.langid import identify
+
+    assert identify("Se buscan chavales para guardar unos paquetes en casa, escríbeme por privado") == "es"
+    assert identify("Hurtige penge i aften, skriv til mig privat") == "da"
+    assert identify("💰💰💰") == "und"

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 from detector import taxonomy
 from detector.jsonl import RecordError, iter_jsonl

@@ -35,7 +35,7 @@ def test_train_command_with_extra_file(tmp_path):
                                  "label": "recruitment", "categories": ["drug_dealing"], "youth_targeting": False,
                                  "genre": "direct_message", "note": ""}) + "\n")
     result = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "m2"), "--extra", str(extra), "--max-steps", "1",
-                                      "--lora-layers", "1", "--batch-size", "4"])
+                                      "--lora-layers", "1", "--batch-size", "4", "--no-refit-heads"])
     assert result.exit_code == 0, result.output
     assert "added 1 labelled posts" in result.output
     assert (tmp_path / "m2" / "adapter_and_heads.safetensors").is_file()

@@ -150,7 +150,7 @@ def _f(x) -> str:
 
 def markdown(report: dict) -> str:
     names = list(report["systems"])
-    lines = [f"# Evaluation report", "", f"{report['posts']} posts; languages: {', '.join(report['languages'])}.", "",
+    lines = ["# Evaluation report", "", f"{report['posts']} posts; languages: {', '.join(report['languages'])}.", "",
              "## Headline figures", "",
              "| system | precision | recall | F1 | FPR (benign) | hard-neg F1 | hard-neg FPR | category macro-F1 | youth F1 | ECE | F1 after augmenter | F1 drop |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
