@@ -1,7 +1,7 @@
 """The network: backbone + LoRA adapters, mean pooling, and three heads.
 
-Heads share one linear layer over the pooled embedding: column 0 is recruitment, columns
-1-7 the categories (in ``taxonomy.CATEGORIES`` order), column 8 youth targeting. Only the
+Heads share one linear layer over the pooled embedding: column 0 is recruitment, column 1
+youth targeting, columns 2-8 the categories (in ``taxonomy.CATEGORIES`` order). Only the
 adapters and the heads are trained and stored; the backbone is rebuilt from its cache.
 """
 
