@@ -156,3 +156,15 @@ def _write(tmp_path, rows):
     p = tmp_path / "rows.jsonl"
     p.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return p
+
+
+def test_broken_csv_record_is_reported_not_dropped(tmp_path):
+    path = tmp_path / "broken.csv"
+    huge = "x" * 200_000  # beyond the csv module's field limit: it raises and cannot resume
+    path.write_text("id,text,lang,label,categories,youth_targeting,genre\n"
+                    "a,hola,es,benign,,no,other\n"
+                    f"b,{huge},es,benign,,no,other\n"
+                    "c,adios,es,benign,,no,other\n")
+    good, bad = read_labelled(path)
+    assert [r.id for r in good] == ["a"]
+    assert len(bad) == 1 and bad[0].line == 3 and "not read" in bad[0].message and bad[0].file == str(path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
@@ -57,7 +58,12 @@ def _rows(path: Path) -> Iterator[tuple[int, Mapping | RecordError]]:
                 for row in reader:
                     yield reader.line_num, row
             except (csv.Error, UnicodeDecodeError) as exc:
-                yield reader.line_num, RecordError(str(path), reader.line_num, None, f"unreadable CSV: {exc}")
+                # The csv module cannot resume after a broken record: say so rather than
+                # let the rest of the file vanish unreported.
+                # line_num still counts the last good record; the broken one starts after it.
+                line = reader.line_num + 1
+                yield line, RecordError(str(path), line, None,
+                                        f"unreadable CSV record ({exc}); this and later rows were not read")
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -204,6 +210,8 @@ def save_dataset(ds, folder: Path | str) -> Path:
 
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
+    if tmp.exists():  # left by an interrupted save
+        shutil.rmtree(tmp)
     ds.save_to_disk(str(tmp))
     parts = ds.items() if isinstance(ds, DatasetDict) else [("data", ds)]
     for name, part in parts:
@@ -211,8 +219,6 @@ def save_dataset(ds, folder: Path | str) -> Path:
             for row in part:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
     if folder.exists():
-        import shutil
-
         shutil.rmtree(folder)
     os.replace(tmp, folder)
     return folder
