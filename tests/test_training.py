@@ -5,6 +5,7 @@ import json
 from typer.testing import CliRunner
 
 from detector import Detector
+from detector.taxonomy import CATEGORIES
 from training.calibrate import choose_threshold, expected_calibration_error, fit_temperature
 from training.data import read_corpus, read_splits
 from training.train import TrainOptions, train
@@ -24,7 +25,11 @@ def test_tiny_training_run_end_to_end(tmp_path):
     assert len(preds) == 2 and all(0 <= p.recruitment <= 1 for p in preds)
     cfg = json.loads((tmp_path / "m" / "detector_config.json").read_text())
     assert cfg["training"]["train_posts"] == 24 and cfg["training"]["augmented_posts"] > 0
-    assert 0.05 <= cfg["threshold"] <= 0.95
+    assert cfg["training"]["options"]["refit_heads"] is True
+    assert set(cfg["category_thresholds"]) == set(CATEGORIES)
+    # What was saved is what loads: a second load scores identically.
+    again = Detector.load(tmp_path / "m").scores(["Quick cash tonight, DM me"])["recruitment"]
+    assert np.allclose(again, [preds[0].recruitment], atol=1e-6)
 
 
 def test_train_command_with_extra_file(tmp_path):
