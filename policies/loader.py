@@ -109,9 +109,10 @@ def semantic_problems(policy: Policy) -> list[tuple[tuple, str]]:
         w = rule.when
         if w.flagged is True and w.recruitment and w.recruitment.max is not None and w.recruitment.max <= 0.05:
             out.append((("rules", i, "when"), "can never fire: requires a flagged post with a recruitment score below 0.05"))
-        if w.text and set(map(str.lower, w.text.keywords)) & set(map(str.lower, w.text.exclude_keywords)) \
-                and len(w.text.keywords) == len(set(map(str.lower, w.text.keywords)) & set(map(str.lower, w.text.exclude_keywords))):
-            out.append((("rules", i, "when", "text"), "can never fire: every keyword is also excluded"))
+        if w.text and w.text.keywords and not w.text.regex:
+            wanted = {k.lower() for k in w.text.keywords}
+            if wanted <= {k.lower() for k in w.text.exclude_keywords}:
+                out.append((("rules", i, "when", "text"), "can never fire: every keyword is also excluded"))
         if rule.state == "live":
             if catch_all is not None:
                 out.append((("rules", i), f"can never fire: live rule {catch_all!r} above it matches every post"))

@@ -49,6 +49,8 @@ rules:
     (BASE.replace("    when:\n      recruitment: {min: 0.5}\n", "") + "  - id: b\n    when: {recruitment: {min: 0.9}}\n    action: remove\n    reason: x\n",
      8, "rules.1", "can never fire"),
     (BASE.replace("action: review", "action: delete"), 8, "rules.0.action", "Input should be"),
+    (BASE.replace("recruitment: {min: 0.5}", "text: {keywords: [Runner], exclude_keywords: [runner]}"), 7,
+     "rules.0.when.text", "every keyword is also excluded"),
     (BASE.replace("owner: me\n", ""), 1, "owner", "Field required"),
     (BASE.replace("recruitment: {min: 0.5}", "recruitment: {min: 1.5}"), 7, "rules.0.when.recruitment.min", "less than or equal"),
     ("name: t\nrules: [\n  - id: x\n", 3, "", "not valid YAML"),
