@@ -134,7 +134,7 @@ def build(services: Services):
 
     with gr.Row():
         upload = gr.File(label=f"CSV or JSONL of posts ('text' column, optional 'id'; up to {MAX_ROWS:,} rows, 5 MB)",
-                         file_types=[".csv", ".jsonl"], type="filepath", elem_id="batch-file")
+                         file_types=[".csv", ".jsonl"], type="filepath", elem_id="batch-file", height=130)
         with gr.Column():
             policy = gr.Dropdown(list(shipped_policies()), value=DEFAULT_POLICY, label="Policy", elem_id="batch-policy")
             run = gr.Button("Score the file", variant="primary", elem_id="batch-run")
@@ -144,7 +144,8 @@ def build(services: Services):
         min_score = gr.Slider(0, 1, value=0, step=0.05, label="Minimum recruitment score", elem_id="batch-min")
         search = gr.Textbox(label="Text or id contains", elem_id="batch-search")
     table = gr.Dataframe(headers=RESULT_COLUMNS, label="Decisions", interactive=False, wrap=True, elem_id="batch-table")
-    download = gr.File(label="Results (CSV; the rows shown)", interactive=False, elem_id="batch-download")
+    download = gr.File(label="Results (CSV; the rows shown)", interactive=False, elem_id="batch-download",
+                       height=90)
     errors_table = gr.Dataframe(headers=["line", "reason"], label="Rows not scored", interactive=False,
                                 elem_id="batch-errors")
     results_state = gr.State([])

@@ -153,7 +153,7 @@ def evaluate(services: Services, policy: Policy, baseline: Policy, source: str =
 def lab_summary(report: PolicyReport, errors: list) -> str:
     o = report.overall
     d = report.diff or {}
-    lines = [f"**{report.policy}** on {report.posts} posts ({report.recruitment_posts} recruitment): "
+    lines = [f"**`{report.policy}`** on {report.posts} posts ({report.recruitment_posts} recruitment): "
              f"precision **{_pct(o['precision'])}**, recall **{_pct(o['recall'])}**, "
              f"volume **{_pct(o['volume'])}** of posts actioned; benign posts actioned {_pct(o['benign_actioned'])}.",
              f"Versus the saved policy: **{d.get('changed', 0)}** posts change decision"
@@ -197,6 +197,15 @@ def export_file(policy: Policy, fmt: str, folder: str | None = None) -> tuple[st
     folder = folder or tempfile.mkdtemp(prefix="recruitwatch-export-")
     path = Path(folder) / f"{policy.name}-{policy.version}-{fmt}{EXTENSIONS.get(fmt, '.txt')}"
     path.write_text(ex.text, encoding="utf-8")
+    if ex.files:  # several outputs (one per Discord rule, say): hand them over as one zip
+        import zipfile
+
+        zpath = path.with_suffix(".zip")
+        with zipfile.ZipFile(zpath, "w") as z:
+            z.write(path, path.name)
+            for name, text in ex.files.items():
+                z.writestr(name, text)
+        path = zpath
     note = ("Everything in the policy could be expressed." if not ex.dropped else
             "**Not expressed in this format:**\n" + "\n".join(f"- {d}" for d in ex.dropped))
     return str(path), note
@@ -212,20 +221,22 @@ def build(services: Services):
         with gr.Column(scale=1, min_width=300):
             choice = gr.Dropdown(list(shipped_policies()), value=DEFAULT_POLICY, label="Shipped policy", elem_id="lab-policy")
             upload = gr.File(label="…or upload a policy (YAML)", file_types=[".yaml", ".yml", ".json"], type="filepath",
-                             elem_id="lab-policy-upload")
+                             elem_id="lab-policy-upload", height=110)
             source = gr.Radio([EVAL_SPLIT, UPLOADED], value=EVAL_SPLIT, label="Labelled posts", elem_id="lab-source")
             sample = gr.Number(value=services.sample or 0, precision=0, minimum=0,
                                label="Sample of the evaluation split (0 = all ~900 posts; scored once, first time ~20 s)",
                                elem_id="lab-sample")
             data_file = gr.File(label="Labelled file (JSONL, CSV or Parquet)", file_types=[".jsonl", ".csv", ".parquet"],
-                                type="filepath", elem_id="lab-data")
+                                type="filepath", elem_id="lab-data", height=110)
             evaluate_btn = gr.Button("Load and evaluate", variant="primary", elem_id="lab-evaluate")
         with gr.Column(scale=2):
             summary = gr.Markdown("Choose a policy and press **Load and evaluate**.", elem_id="lab-summary")
             overall = gr.Dataframe(headers=["", "posts", "precision", "recall", "volume", "benign actioned", "youth recall"],
                                    label="Overall", interactive=False, elem_id="lab-overall")
             plot = gr.Plot(label="Precision-recall", elem_id="lab-plot")
-    gr.Markdown("#### Thresholds of the policy's rules (move one: the figures update)")
+    gr.Markdown("#### Thresholds of the policy's rules (move one: the figures update)\n"
+                "Conditions on the model's own decision (`flagged`) follow the model's threshold, which belongs to "
+                "the model, not the policy; to tune them, add a `recruitment` range to the rule.")
     sliders = []
     with gr.Row(elem_id="lab-sliders"):
         for i in range(MAX_KNOBS):
@@ -241,8 +252,8 @@ def build(services: Services):
         fmt = gr.Dropdown(list(FORMATS), value="json", label="Export format", elem_id="lab-format")
         export_btn = gr.Button("Export", elem_id="lab-export")
     with gr.Row():
-        saved_file = gr.File(label="Saved policy (YAML)", interactive=False, elem_id="lab-saved-file")
-        export_out = gr.File(label="Export", interactive=False, elem_id="lab-export-file")
+        saved_file = gr.File(label="Saved policy (YAML)", interactive=False, elem_id="lab-saved-file", height=90)
+        export_out = gr.File(label="Export", interactive=False, elem_id="lab-export-file", height=90)
     export_note = gr.Markdown(elem_id="lab-export-note")
 
     baseline = gr.State(None)  # the saved policy (dict)
@@ -331,7 +342,7 @@ def build(services: Services):
         except (InputError, ExportError) as exc:
             raise gr.Error(str(exc))
         return {"filename": f"{current.name}-{current.version}-{ex.format}{EXTENSIONS.get(ex.format, '.txt')}",
-                "text": ex.text, "dropped": ex.dropped}
+                "text": ex.text, "files": ex.files, "dropped": ex.dropped}
 
     gr.api(lab_knobs, api_name="lab_knobs")
     gr.api(lab_evaluate, api_name="lab_evaluate")

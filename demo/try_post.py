@@ -63,6 +63,7 @@ def analyse(services: Services, text: str, policy_name: str = DEFAULT_POLICY) ->
         "review_band": list(c.review_band),
         "categories": pred.categories,
         "flagged_categories": pred.flagged_categories,
+        "category_thresholds": dict(c.category_thresholds),
         "youth_targeting": pred.youth_targeting,
         "youth_flagged": pred.youth_flagged,
         "decision": decision.model_dump(),
@@ -83,7 +84,8 @@ def score_markdown(r: dict) -> str:
     return (f"### Recruitment score **{r['recruitment']:.2f}** — {r['band']}\n"
             f"Calibrated probability: about {round(r['recruitment'] * 100)} in 100 posts scored like this are recruitment. "
             f"Flagged at ≥ {r['threshold']:.2f}; {lo:.1f}–{hi:.1f} is the uncertain band that goes to people.\n\n"
-            f"**Youth targeting** {r['youth_targeting']:.2f} (aimed at young people: {youth}) · "
+            + (f"**Flagged categories** {', '.join(r['flagged_categories'])} · " if r["flagged_categories"] else "")
+            + f"**Youth targeting** {r['youth_targeting']:.2f} (aimed at young people: {youth}) · "
             f"**language** `{r['lang']}` · model `{r['model']}`")
 
 
@@ -99,6 +101,28 @@ def decision_markdown(r: dict) -> str:
     if d["shadow"]:
         lines.append("\nShadow rules (reported, never act): " + ", ".join(f"`{m['rule']}` → {m['action']}" for m in d["shadow"]))
     return "\n".join(lines)
+
+
+def category_figure(r: dict):
+    """Horizontal bars, one per category, with the model's threshold for each; flagged ones in red."""
+    from matplotlib.figure import Figure
+
+    cats = list(r["categories"].items())[::-1]
+    thresholds = r.get("category_thresholds", {})
+    fig = Figure(figsize=(5.5, 3.2), dpi=90)
+    ax = fig.add_subplot()
+    names = [c for c, _ in cats]
+    colors = ["#dc2626" if c in r["flagged_categories"] else "#94a3b8" for c in names]
+    ax.barh(names, [v for _, v in cats], color=colors)
+    for i, c in enumerate(names):
+        if c in thresholds:
+            ax.plot([thresholds[c]] * 2, [i - 0.4, i + 0.4], color="#1e293b", lw=1.5)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("score (bar: this post; tick: the category's threshold; red: flagged)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.set_title("Categories (scores assume the post is recruitment)", fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 def words_table(r: dict) -> list[list]:
@@ -125,14 +149,14 @@ def build(services: Services):
             decision = gr.Markdown(elem_id="decision")
     with gr.Row():
         with gr.Column():
-            signals = gr.HighlightedText(label="Signals in the text", show_legend=True, elem_id="signals",
+            signals = gr.HighlightedText(label="Signals in the text", show_legend=False, elem_id="signals",
                                          color_map=_signal_colors())
             words = gr.HighlightedText(label="Words that moved the score (red: towards recruitment, blue: away)",
                                        elem_id="words", show_inline_category=False)
             table = gr.Dataframe(headers=["direction", "word", "delta", "log-odds delta"], label="Top words",
                                  elem_id="words-table", interactive=False)
         with gr.Column():
-            cats = gr.Label(label="Category scores", num_top_classes=7, elem_id="categories")
+            cats = gr.Plot(label="Category scores", elem_id="categories")
 
     def on_analyse(t, p):
         try:
@@ -140,7 +164,7 @@ def build(services: Services):
         except InputError as exc:
             raise gr.Error(str(exc))
         return (score_markdown(r), decision_markdown(r), signal_segments(t, r["_signals"]),
-                word_segments(t, r["_explanation"].words), words_table(r), r["categories"])
+                word_segments(t, r["_explanation"].words), words_table(r), category_figure(r))
 
     outputs = [score, decision, signals, words, table, cats]
     run.click(on_analyse, [text, policy], outputs, api_name="analyse")
