@@ -11,6 +11,14 @@ from training.data import DATA_DIR
 _IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
 
 
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
+
+
+def front_matter_as_code(markdown: str) -> str:
+    """Hugging Face style YAML front matter shown as a code block, not as a heading."""
+    return _FRONT_MATTER.sub(lambda m: "```yaml\n" + m.group(1) + "\n```\n", markdown, count=1)
+
+
 def split_images(markdown: str, base: Path) -> tuple[str, list[tuple[Path, str]]]:
     """The Markdown without its image links (paths relative to ``base`` do not resolve in the
     browser), and the images that exist on disk, shown separately."""
@@ -24,7 +32,7 @@ def documents(model_dir: Path | None = None) -> dict[str, tuple[str, list[tuple[
     out = {}
     for title, path in (("Model card", model_dir / "MODEL_CARD.md"), ("Datasheet", DATA_DIR / "DATASHEET.md")):
         if path.is_file():
-            out[title] = split_images(path.read_text(encoding="utf-8"), path.parent)
+            out[title] = split_images(front_matter_as_code(path.read_text(encoding="utf-8")), path.parent)
         else:
             out[title] = (f"*{path} is missing.*", [])
     return out

@@ -221,13 +221,13 @@ def build(services: Services):
         with gr.Column(scale=1, min_width=300):
             choice = gr.Dropdown(list(shipped_policies()), value=DEFAULT_POLICY, label="Shipped policy", elem_id="lab-policy")
             upload = gr.File(label="…or upload a policy (YAML)", file_types=[".yaml", ".yml", ".json"], type="filepath",
-                             elem_id="lab-policy-upload", height=110)
+                             elem_id="lab-policy-upload", height=150)
             source = gr.Radio([EVAL_SPLIT, UPLOADED], value=EVAL_SPLIT, label="Labelled posts", elem_id="lab-source")
             sample = gr.Number(value=services.sample or 0, precision=0, minimum=0,
                                label="Sample of the evaluation split (0 = all ~900 posts; scored once, first time ~20 s)",
                                elem_id="lab-sample")
             data_file = gr.File(label="Labelled file (JSONL, CSV or Parquet)", file_types=[".jsonl", ".csv", ".parquet"],
-                                type="filepath", elem_id="lab-data", height=110)
+                                type="filepath", elem_id="lab-data", height=150)
             evaluate_btn = gr.Button("Load and evaluate", variant="primary", elem_id="lab-evaluate")
         with gr.Column(scale=2):
             summary = gr.Markdown("Choose a policy and press **Load and evaluate**.", elem_id="lab-summary")
@@ -285,9 +285,11 @@ def build(services: Services):
     eval_outputs = [summary, overall, plot, rules, changes]
     evaluate_btn.click(on_load, [choice, upload], [baseline, knob_state, *sliders], api_visibility="private").then(
         on_evaluate, eval_inputs, eval_outputs, api_visibility="private")
-    for s in sliders:
-        s.change(on_evaluate, eval_inputs, eval_outputs, trigger_mode="always_last", api_visibility="private",
-                 show_progress="minimal")
+    # `input` (the person moved it), not `change`: loading a policy sets every slider, and
+    # those programmatic changes would each start an evaluation with half-updated values.
+    # One listener for all sliders, so "always_last" drops superseded evaluations.
+    gr.on([s.input for s in sliders], on_evaluate, eval_inputs, eval_outputs, trigger_mode="always_last",
+          api_visibility="private", show_progress="minimal")
 
     def on_save(base, ks, *values):
         if base is None:

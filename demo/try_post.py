@@ -82,7 +82,7 @@ def score_markdown(r: dict) -> str:
     lo, hi = r["review_band"]
     youth = "yes" if r["youth_flagged"] else "no"
     return (f"### Recruitment score **{r['recruitment']:.2f}** — {r['band']}\n"
-            f"Calibrated probability: about {round(r['recruitment'] * 100)} in 100 posts scored like this are recruitment. "
+            f"Calibrated: of posts scored like this, about {r['recruitment']:.0%} are recruitment. "
             f"Flagged at ≥ {r['threshold']:.2f}; {lo:.1f}–{hi:.1f} is the uncertain band that goes to people.\n\n"
             + (f"**Flagged categories** {', '.join(r['flagged_categories'])} · " if r["flagged_categories"] else "")
             + f"**Youth targeting** {r['youth_targeting']:.2f} (aimed at young people: {youth}) · "
