@@ -13,10 +13,25 @@ from training.data import DataError, read_corpus, read_labelled, read_splits
 from ._app import app, console, fail
 
 
+def _extra_files(paths: List[Path]) -> List[Path]:
+    """Files as given; a folder (a pulled annotation version or its ``datasets`` folder) gives its JSON Lines."""
+    out: List[Path] = []
+    for path in paths:
+        if not path.is_dir():
+            out.append(path)
+            continue
+        folder = path / "dataset" if (path / "dataset").is_dir() else path
+        files = sorted(folder.glob("*.jsonl"))
+        if not files:
+            raise fail(f"{path}: a folder, but no JSON Lines file in {folder} (give a labelled file or a pulled dataset)")
+        out += files
+    return out
+
+
 @app.command("train")
 def train_command(
     output: Path = typer.Option(Path("runs/detector"), "-o", "--output", help="Model folder to write."),
-    extra: Optional[List[Path]] = typer.Option(None, "--extra", "-e", help="More labelled files (JSONL/CSV/Parquet, e.g. pulled annotations); added to training."),
+    extra: Optional[List[Path]] = typer.Option(None, "--extra", "-e", help="More labelled files (JSONL/CSV/Parquet) or pulled annotation folders; added to training."),
     seed: int = typer.Option(13),
     epochs: int = typer.Option(4, min=1),
     learning_rate: float = typer.Option(5e-4, "--lr", "--learning-rate"),
@@ -41,7 +56,7 @@ def train_command(
         raise fail(str(exc))
     train_records = [r for r in records if splits.get(r.id) == "train"]
     validation = [r for r in records if splits.get(r.id) == "validation"]
-    for path in extra or []:
+    for path in _extra_files(extra or []):
         good, bad = read_labelled(path)
         if bad:
             raise fail(str(DataError(bad)))
