@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from detector.explain import band_of
 from detector.signals import find_signals
 from policies.engine import PolicyEngine
 
-from .services import DEFAULT_POLICY, MAX_ROWS, MAX_TEXT_CHARS, InputError, Services, read_upload, shipped_policies
+from .services import DEFAULT_POLICY, MAX_ROWS, MAX_TEXT_CHARS, InputError, Services, read_upload, scratch_dir, shipped_policies
 
 RESULT_COLUMNS = ["line", "id", "lang", "recruitment", "band", "categories", "youth_targeting", "action", "rule",
                   "reason", "signals", "text"]
@@ -107,7 +106,7 @@ def filter_results(results: list[dict], actions: list[str] | None, min_score: fl
 
 
 def write_csv(results: list[dict], folder: str | None = None) -> str:
-    folder = folder or tempfile.mkdtemp(prefix="recruitwatch-batch-")
+    folder = folder or scratch_dir("batch-")
     path = Path(folder) / "recruitwatch-decisions.csv"
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=RESULT_COLUMNS)

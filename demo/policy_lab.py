@@ -9,7 +9,6 @@ figures come from ``policies.testing.evaluate_policy``; exports from ``policies.
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from policies.loader import PolicyError, dump_policy, parse_policy
 from policies.schema import Policy
 from policies.testing import PolicyReport, Scored, evaluate_policy
 
-from .services import DEFAULT_POLICY, EVAL_SPLIT, InputError, Services, read_upload, shipped_policies
+from .services import DEFAULT_POLICY, EVAL_SPLIT, InputError, Services, read_upload, scratch_dir, shipped_policies
 
 MAX_KNOBS = 24
 UPLOADED = "uploaded file"
@@ -194,7 +193,7 @@ def export_file(policy: Policy, fmt: str, folder: str | None = None) -> tuple[st
         ex = export(policy, fmt)
     except ExportError as exc:
         raise InputError(str(exc)) from exc
-    folder = folder or tempfile.mkdtemp(prefix="recruitwatch-export-")
+    folder = folder or scratch_dir("export-")
     path = Path(folder) / f"{policy.name}-{policy.version}-{fmt}{EXTENSIONS.get(fmt, '.txt')}"
     path.write_text(ex.text, encoding="utf-8")
     if ex.files:  # several outputs (one per Discord rule, say): hand them over as one zip
@@ -298,7 +297,7 @@ def build(services: Services):
             current = with_thresholds(as_policy(base), {k["key"]: v for k, v in zip(ks, values)})
         except InputError as exc:
             raise gr.Error(str(exc))
-        path = Path(tempfile.mkdtemp(prefix="recruitwatch-policy-")) / f"{current.name}-{current.version}.yaml"
+        path = Path(scratch_dir("policy-")) / f"{current.name}-{current.version}.yaml"
         path.write_text(policy_yaml(current), encoding="utf-8")
         return dump_policy(current), str(path)
 

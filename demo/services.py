@@ -25,6 +25,15 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # batch files and labelled sets
 MAX_ROWS = 5000
 
 
+def scratch_dir(prefix: str) -> str:
+    """A new folder for files the app hands out (results, exports), inside Gradio's temporary
+    folder, which ``demo/__init__`` creates per process and removes at exit."""
+    import os
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("GRADIO_TEMP_DIR") or None)
+
+
 class InputError(ValueError):
     """Input the app refuses, with a message for the person who gave it."""
 
