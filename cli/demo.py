@@ -19,8 +19,14 @@ def demo_command(
                                          help="Policy lab: use this many posts of the evaluation split (default: all)."),
 ) -> None:
     """Open the demo for policy staff in a browser (Gradio; no network access needed)."""
+    import signal
+    import sys
+
     from demo.app import launch
 
+    # A plain `kill` (SIGTERM) should clean up like Ctrl+C: the exit handlers remove the
+    # temporary folder that holds uploads and results.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning:[/] binding to {host}: other machines can reach the demo; it has no login.")
     try:

@@ -142,3 +142,26 @@ def test_batch_limits(client, tmp_path):
     notext.write_text("body\nhello\n", encoding="utf-8")
     with pytest.raises(AppError, match="'text' column"):
         client.predict(handle_file(str(notext)), "default", [], 0, "", api_name="/batch")
+
+
+def test_lab_on_an_uploaded_labelled_file_and_policy(tmp_path):
+    """The lab's upload paths (the UI's file boxes), on the server's own services."""
+    from demo.policy_lab import UPLOADED, evaluate, load_policy_choice
+    from demo.services import InputError
+    from training.data import read_corpus, read_splits
+
+    app, _ = demo_server()
+    splits = read_splits()
+    records = [r for r in read_corpus() if splits.get(r.id) == "test"][:12]
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(r.model_dump_json() for r in records) + "\n{\"id\": \"x\"}\n", encoding="utf-8")
+    policy = load_policy_choice("default", None, app.services)
+    scored, report, saved, errors = evaluate(app.services, policy, policy, UPLOADED, None, str(data))
+    assert report.posts == 12 and len(errors) >= 1 and errors[0].line == 13
+    assert report.diff["changed"] == 0 and saved.overall == report.overall
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\nowner: me\nrules:\n  - id: r\n    action: delete\n    reason: y\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.yaml:6 field 'rules.0.action'"):
+        load_policy_choice("default", str(bad), app.services)
+    with pytest.raises(InputError, match="no valid labelled posts"):
+        app.services.upload_scored(b'{"id": "x"}\n', "empty.jsonl")
