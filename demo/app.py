@@ -49,8 +49,14 @@ def launch_kwargs(host: str = "127.0.0.1", port: int | None = 7860) -> dict:
 
 
 def launch(host: str = "127.0.0.1", port: int = 7860, model: str | Path | None = None, sample: int | None = None,
-           **kwargs):
+           prewarm: bool = True, **kwargs):
     app = build_app(model=model, sample=sample)
     app.queue(default_concurrency_limit=2)
+    if prewarm:
+        # Load the model and score the Policy lab's evaluation split while people read the
+        # first tab, so the lab answers at once when they get there.
+        import threading
+
+        threading.Thread(target=app.services.eval_scored, name="recruitwatch-prewarm", daemon=True).start()
     print(f"recruitwatch demo on http://{'[' + host + ']' if ':' in host else host}:{port} (Ctrl+C to stop)")
     return app.launch(**{**launch_kwargs(host, port), **kwargs})

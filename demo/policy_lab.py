@@ -126,8 +126,8 @@ def pr_figure(scored: Scored, report: PolicyReport, saved: PolicyReport | None):
     if o["precision"] is not None:
         ax.scatter([o["recall"]], [o["precision"]], s=120, marker="*", color="#dc2626", label="current thresholds",
                    zorder=4)
-    ax.set_xlabel("recall (share of recruitment posts actioned)")
-    ax.set_ylabel("precision (share of actioned posts that are recruitment)")
+    ax.set_xlabel("recall: share of recruitment posts actioned", fontsize=9)
+    ax.set_ylabel("precision: actioned posts that are recruitment", fontsize=8)
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
@@ -223,7 +223,7 @@ def build(services: Services):
                              elem_id="lab-policy-upload", height=150)
             source = gr.Radio([EVAL_SPLIT, UPLOADED], value=EVAL_SPLIT, label="Labelled posts", elem_id="lab-source")
             sample = gr.Number(value=services.sample or 0, precision=0, minimum=0,
-                               label="Sample of the evaluation split (0 = all ~900 posts; scored once, first time ~20 s)",
+                               label="Sample of the evaluation split (0 = all 892 posts; scored once, in the background at start-up: about a minute on a laptop CPU)",
                                elem_id="lab-sample")
             data_file = gr.File(label="Labelled file (JSONL, CSV or Parquet)", file_types=[".jsonl", ".csv", ".parquet"],
                                 type="filepath", elem_id="lab-data", height=150)
