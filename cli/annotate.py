@@ -213,7 +213,7 @@ def issues_command(
     model: Optional[Path] = typer.Option(None, "--model", "-m", help="Model whose embeddings are used (default: shipped)."),
     push: bool = typer.Option(False, "--push", help="Send the issues back to Label Studio for review."),
     limit: int = typer.Option(50, help="Issues to print."),
-    corpus_limit: Optional[int] = typer.Option(None, help="Use at most this many corpus posts (a random sample; faster)."),
+    corpus_limit: Optional[int] = typer.Option(2000, help="Use at most this many corpus posts (a random sample, for speed; 0 = all)."),
     field: Optional[List[str]] = typer.Option(None, "--field", "-f", help="Check only these fields (label, youth_targeting, genre; repeatable)."),
     seed: int = typer.Option(13),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="Write all issues as JSON Lines."),
@@ -239,7 +239,7 @@ def issues_command(
         if with_corpus:
             ids = {p.id for p in pulled}
             extra = [r for r in read_corpus() if r.id not in ids]
-            if corpus_limit is not None and corpus_limit < len(extra):
+            if corpus_limit and corpus_limit < len(extra):
                 import random
 
                 extra = random.Random(seed).sample(extra, corpus_limit)
