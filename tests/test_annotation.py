@@ -165,3 +165,25 @@ def test_find_issues_flags_planted_label_errors():
     found = {i.post_id for i in issues}
     assert {"p4", "p7"} <= found and len(found) <= 4
     assert issues[0].suggested != issues[0].given
+
+
+def test_read_posts_from_csv_with_other_column_names(tmp_path):
+    f = tmp_path / "posts.csv"
+    f.write_text("post,body\nq1,first post\nq2,\nq3,third post\n", encoding="utf-8")
+    good, bad = read_posts(f, id_field="post", text_field="body")
+    assert [(r.line, r.post.id) for r in good] == [(2, "q1"), (4, "q3")]
+    assert [(e.line, e.field, e.message) for e in bad] == [(3, "body", "missing or empty")]
+
+
+def test_commands_say_what_is_missing_without_a_server(monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    for name in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "LABEL_STUDIO_API_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    r = CliRunner().invoke(app, ["annotate", "init"])
+    assert r.exit_code == 1 and "set LABEL_STUDIO_URL" in r.output
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
+    r = CliRunner().invoke(app, ["annotate", "pull"])
+    assert r.exit_code == 1 and "LABEL_STUDIO_API_KEY" in r.output
