@@ -241,7 +241,11 @@ def write_pull(out_dir: Path | str, project, records: list[AnnotationRecord], pr
         if used_ids[post.id] > 1:  # the same post id with another text (edited post): keep both, apart
             post = post.model_copy(update={"id": f"{post.id}#task{tid}"})
         posts.append(post)
-    save_dataset(to_dataset(posts), folder / "dataset")
+    if posts:
+        save_dataset(to_dataset(posts), folder / "dataset")
+    else:  # `datasets` cannot save an empty table; an empty JSON Lines file still trains to nothing
+        (folder / "dataset").mkdir()
+        (folder / "dataset" / "data.jsonl").write_text("", encoding="utf-8")
     _write_jsonl(folder / "annotations.jsonl", (r.model_dump() for r in records))
     _write_jsonl(folder / "review.jsonl", (r.model_dump() for r in review))
     _write_jsonl(folder / "problems.jsonl", (p.model_dump() for p in problems))

@@ -187,3 +187,22 @@ def test_commands_say_what_is_missing_without_a_server(monkeypatch):
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
     r = CliRunner().invoke(app, ["annotate", "pull"])
     assert r.exit_code == 1 and "LABEL_STUDIO_API_KEY" in r.output
+
+
+def test_write_pull_versions_and_files(tmp_path):
+    from annotation.pull import write_pull
+    from training.data import read_labelled
+
+    class Project:
+        id, title = 1, "recruitwatch"
+
+    recs = [_ann(1, "a", "recruitment", ["theft"], genre="ad"), _ann(1, "b", "recruitment", ["theft"], genre="ad"),
+            _ann(2, "a", genre="news"), _ann(2, "b", genre="awareness")]
+    first = write_pull(tmp_path, Project(), recs, [], 2)
+    assert (first.version, first.posts, first.review) == (1, 1, 1)
+    good, bad = read_labelled(tmp_path / "v0001" / "dataset" / "data.jsonl")
+    assert not bad and [p.id for p in good] == ["p1"] and good[0].categories == ("theft",)
+    review = json.loads((tmp_path / "v0001" / "review.jsonl").read_text())
+    assert review["task_id"] == 2 and review["reasons"] == ["genre: tie between awareness and news"]
+    empty = write_pull(tmp_path, Project(), [], [], 0)  # nothing annotated yet: still a usable version
+    assert empty.version == 2 and read_labelled(tmp_path / "v0002" / "dataset" / "data.jsonl") == ([], [])
