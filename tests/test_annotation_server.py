@@ -229,6 +229,10 @@ def test_annotation_loop_end_to_end(ls_env, client, tmp_path, capsys):
     after = Detector.load(tmp_path / "after").scores(texts)
     yb, ya = _log_loss(before["youth"], youth), _log_loss(after["youth"], youth)
     rb, ra = _log_loss(before["recruitment"], rec), _log_loss(after["recruitment"], rec)
+    from detector.taxonomy import CATEGORIES
+
+    cats = np.array([[c in p.categories for c in CATEGORIES] for p in pulled], dtype=float)[rec == 1]
+    cb, ca = _log_loss(before["categories"][rec == 1], cats), _log_loss(after["categories"][rec == 1], cats)
     with capsys.disabled():
         print(f"\n[annotation e2e] agreement label κ={fields['label']['cohen'][0]['kappa']:.3f} "
               f"α={fields['label']['krippendorff_alpha']:.3f}; youth κ={fields['youth_targeting']['cohen'][0]['kappa']:.3f}; "
@@ -236,7 +240,8 @@ def test_annotation_loop_end_to_end(ls_env, client, tmp_path, capsys):
               f"[annotation e2e] youth log loss on pulled posts {yb:.3f} → {ya:.3f}; "
               f"mean youth score on youth posts {before['youth'][youth == 1].mean():.2f} → {after['youth'][youth == 1].mean():.2f}, "
               f"on others {before['youth'][youth == 0].mean():.2f} → {after['youth'][youth == 0].mean():.2f}; "
-              f"recruitment log loss {rb:.3f} → {ra:.3f}")
+              f"category log loss on recruitment posts {cb:.3f} → {ca:.3f}; recruitment log loss {rb:.3f} → {ra:.3f}")
     assert ya < 0.7 * yb
     assert after["youth"][youth == 1].mean() > before["youth"][youth == 1].mean()
     assert after["youth"][youth == 0].mean() < before["youth"][youth == 0].mean()
+    assert ca < cb
