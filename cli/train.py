@@ -40,6 +40,7 @@ def train_command(
     batch_size: int = typer.Option(32),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Add augmented copies of training posts."),
     refit_heads: bool = typer.Option(True, "--refit-heads/--no-refit-heads", help="Refit youth and category heads by logistic regression after fine-tuning."),
+    screen: bool = typer.Option(True, "--screen/--no-screen", help="Fit the first stage batch scans use to skip plainly ordinary posts."),
     max_fpr: float = typer.Option(0.015, help="Operating point: best validation F1 with at most this false-positive rate."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many steps (smoke tests)."),
     device: str = typer.Option("cpu", help="cpu or cuda"),
@@ -64,7 +65,7 @@ def train_command(
         console.print(f"added {len(good)} labelled posts from {path}")
     console.print(f"training on {len(train_records)} posts, calibrating on {len(validation)}")
     opts = TrainOptions(seed=seed, epochs=epochs, learning_rate=learning_rate, lora_rank=rank, lora_layers=lora_layers,
-                        batch_size=batch_size, augment=augment, refit_heads=refit_heads, max_fpr=max_fpr,
+                        batch_size=batch_size, augment=augment, refit_heads=refit_heads, screen=screen, max_fpr=max_fpr,
                         max_steps=max_steps, device=device,
                         name=name, version=version)
     columns = [TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),

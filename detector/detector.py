@@ -69,10 +69,14 @@ class Detector:
             "categories": sigmoid(logits[:, 2:] / c.category_temperature),
         }
 
-    def predict(self, texts: Iterable[str] | str, batch_size: int = 32) -> list[Prediction]:
+    def predict(self, texts: Iterable[str] | str, batch_size: int = 32,
+                langs: Sequence[str] | None = None) -> list[Prediction]:
+        """One prediction per text; ``langs`` skips language identification when the caller has it."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return []
+        if langs is not None and len(langs) != len(texts):
+            raise ValueError(f"got {len(langs)} languages for {len(texts)} texts")
         s = self.scores(texts, batch_size)
         c = self.config
         out = []
@@ -87,5 +91,5 @@ class Detector:
             youth = float(s["youth"][i])
             out.append(Prediction(recruitment=rec, flagged=flagged, categories=cats, flagged_categories=flagged_cats,
                                   youth_targeting=youth, youth_flagged=youth >= c.youth_threshold,
-                                  lang=identify(text)))
+                                  lang=identify(text) if langs is None else langs[i]))
         return out

@@ -13,6 +13,7 @@ offline, so tokenisation is ``spacy.blank(lang)``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -77,6 +78,95 @@ def load_patterns(path: Path) -> list[dict]:
     return entries
 
 
+_SPEC_KEYS = {"LOWER", "TEXT", "ORTH", "LIKE_NUM", "IS_ALPHA", "IS_DIGIT"}
+
+
+def _spec_holds(spec: dict, token) -> bool:
+    """Whether one token satisfies a required token spec; unknown keys count as satisfied."""
+    for key, want in spec.items():
+        if key not in _SPEC_KEYS:
+            continue
+        if key in ("LIKE_NUM", "IS_ALPHA", "IS_DIGIT"):
+            if getattr(token, key.lower()) != bool(want):
+                return False
+            continue
+        value = token.lower_ if key == "LOWER" else token.text
+        if isinstance(want, str):
+            ok = value == want
+        elif isinstance(want, dict):
+            ok = True
+            if "IN" in want:
+                ok = ok and value in want["IN"]
+            if "NOT_IN" in want:
+                ok = ok and value not in want["NOT_IN"]
+            if "REGEX" in want:
+                ok = ok and re.search(want["REGEX"], value) is not None
+        else:
+            ok = True
+        if not ok:
+            return False
+    return True
+
+
+def _optional(op: str | None) -> bool:
+    """Whether a token with this ``OP`` may be absent from a match (``?``, ``*``, ``!``, ``{0,n}``, ``{,n}``)."""
+    if op in ("?", "*", "!"):
+        return True
+    if op and op.startswith("{"):
+        low = op.strip("{}").split(",")[0]
+        return low in ("", "0")
+    return False
+
+
+class TokenGate:
+    """Skips the token ``Matcher`` on posts where no pattern can match (most posts, and the slow part).
+
+    A pattern can only match if every one of its required tokens (not optional by its ``OP``)
+    is satisfied by some token of the post. Which specs a word satisfies is worked out
+    once per distinct word and cached, so a stream with a Zipfian vocabulary pays
+    almost nothing. The gate is conservative: it never skips a post that could match.
+    """
+
+    MAX_CACHE = 200_000
+
+    def __init__(self):
+        self.specs: list[dict] = []
+        self._spec_ids: dict[str, int] = {}
+        self.patterns: list[frozenset[int]] = []
+        self._cache: dict[str, frozenset[int]] = {}
+
+    def add(self, tokens: list[dict]) -> None:
+        ids = set()
+        for tok in tokens:
+            if _optional(tok.get("OP")):
+                continue
+            spec = {k: v for k, v in tok.items() if k != "OP"}
+            key = json.dumps(spec, sort_keys=True, ensure_ascii=False)
+            if key not in self._spec_ids:
+                self._spec_ids[key] = len(self.specs)
+                self.specs.append(spec)
+            ids.add(self._spec_ids[key])
+        self.patterns.append(frozenset(ids))
+        self._cache.clear()
+
+    def _satisfied(self, token) -> frozenset[int]:
+        got = self._cache.get(token.text)
+        if got is None:
+            if len(self._cache) >= self.MAX_CACHE:
+                self._cache.clear()
+            got = frozenset(i for i, spec in enumerate(self.specs) if _spec_holds(spec, token))
+            self._cache[token.text] = got
+        return got
+
+    def could_match(self, doc) -> bool:
+        if not self.patterns:
+            return False
+        seen: set[int] = set()
+        for token in doc:
+            seen |= self._satisfied(token)
+        return any(p <= seen for p in self.patterns)
+
+
 class _LangMatcher:
     def __init__(self, lang: str):
         import spacy
@@ -88,6 +178,7 @@ class _LangMatcher:
             self.nlp = spacy.blank(MULTILINGUAL)
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.tokens = Matcher(self.nlp.vocab)
+        self.gate = TokenGate()
         self.types: dict[str, str] = {}
         files = [PATTERN_DIR / f"{MULTILINGUAL}.jsonl"]
         if lang != MULTILINGUAL and (PATTERN_DIR / f"{lang}.jsonl").is_file():
@@ -102,11 +193,15 @@ class _LangMatcher:
                         self.tokens.add(e["id"], [e["tokens"]])
                     except (ValueError, KeyError, TypeError) as exc:
                         raise PatternError(f"{path}:{e['_line']} field 'tokens': {exc}") from exc
+                    self.gate.add(e["tokens"])
 
     def __call__(self, text: str, lang: str) -> list[Signal]:
         doc = self.nlp.make_doc(fold_same_length(text))
         found = {}
-        for match_id, start, end in list(self.phrases(doc)) + list(self.tokens(doc)):
+        matches = list(self.phrases(doc))
+        if self.gate.could_match(doc):
+            matches += list(self.tokens(doc))
+        for match_id, start, end in matches:
             span = doc[start:end]
             sid = self.nlp.vocab.strings[match_id]
             key = (sid, span.start_char, span.end_char)

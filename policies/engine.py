@@ -127,6 +127,10 @@ class PolicyEngine:
         self.policy = policy
         self.active: list[Rule] = [r for r in policy.rules if r.state in ("live", "shadow")]
 
+    @property
+    def policy_version(self) -> str:
+        return f"{self.policy.name}@{self.policy.version}"
+
     def decide(self, text: str, prediction: Prediction | None, signals: list[Signal], lang: str | None = None) -> Decision:
         lang = lang or (prediction.lang if prediction else "und")
         matched, shadow = [], []
@@ -145,7 +149,7 @@ class PolicyEngine:
         p = self.policy
         if decided is None:
             return Decision(action=p.default_action, rule=None, reason=p.default_reason, why=[], matched=matched,
-                            shadow=shadow, policy_version=f"{p.name}@{p.version}")
+                            shadow=shadow, policy_version=self.policy_version)
         rule, why = decided
         return Decision(action=rule.action, rule=rule.id, reason=rule.reason, why=why, matched=matched,
-                        shadow=shadow, policy_version=f"{p.name}@{p.version}")
+                        shadow=shadow, policy_version=self.policy_version)

@@ -12,6 +12,11 @@ from pydantic import ValidationError
 from .schema import Policy
 
 
+LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+# What a scan applies when no policy is given.
+DEFAULT_POLICY = LIBRARY_DIR / "default.yaml"
+
+
 @dataclass(frozen=True)
 class PolicyProblem:
     file: str

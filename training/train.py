@@ -55,6 +55,8 @@ class TrainOptions:
     # regressions on the adapted features: the shared encoder is shaped mostly by the
     # recruitment loss, and a few hundred SGD steps leave the smaller heads under-fitted.
     refit_heads: bool = True
+    # Fit the cascade's first stage (``detector.screen``) for batch scans after training.
+    screen: bool = True
     max_steps: int | None = None  # for smoke tests
     device: str = "cpu"
     threads: int | None = None
@@ -257,5 +259,9 @@ def train(train_records: list[LabelledPost], validation_records: list[LabelledPo
         tmp.rmdir()
     else:
         os.replace(tmp, out_dir)
+    if options.screen:
+        from .screen import fit_screen_for_model
+
+        fit_screen_for_model(out_dir, list(train_records), list(validation_records))
     return TrainResult(out_dir, seconds, step, len(train_records),
                        {"threshold": config.threshold, "temperature": config.temperature})
