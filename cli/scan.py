@@ -98,6 +98,9 @@ def scan_command(
         if engine == Engine.ray:
             from detector.scan.ray_engine import run_ray_scan
 
+            if resume:
+                raise fail("--resume is for the local engine; a Ray scan restarts from the beginning", 2)
+
             console.print(f"Ray cluster: {os.environ.get('RAY_ADDRESS') or 'a local Ray instance'}")
             result = run_ray_scan(opts, model=model, policy=policy, cascade=cascade, device=device,
                                   batch_size=batch_size, actors=actors, gpus_per_actor=gpus_per_actor)

@@ -51,8 +51,13 @@ class Signal:
     lang: str
 
 
+@lru_cache(maxsize=1)
+def _pattern_languages() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in PATTERN_DIR.glob("*.jsonl")))
+
+
 def pattern_languages() -> list[str]:
-    return sorted(p.stem for p in PATTERN_DIR.glob("*.jsonl"))
+    return list(_pattern_languages())
 
 
 def load_patterns(path: Path) -> list[dict]:
@@ -81,6 +86,16 @@ def load_patterns(path: Path) -> list[dict]:
 _SPEC_KEYS = {"LOWER", "TEXT", "ORTH", "LIKE_NUM", "IS_ALPHA", "IS_DIGIT"}
 
 
+def _compiled(spec: dict) -> dict:
+    """The spec with its REGEX values compiled once (``re`` would otherwise look them up per call)."""
+    out = {}
+    for key, want in spec.items():
+        if isinstance(want, dict) and "REGEX" in want:
+            want = {**want, "REGEX": re.compile(want["REGEX"])}
+        out[key] = want
+    return out
+
+
 def _spec_holds(spec: dict, token) -> bool:
     """Whether one token satisfies a required token spec; unknown keys count as satisfied."""
     for key, want in spec.items():
@@ -100,12 +115,33 @@ def _spec_holds(spec: dict, token) -> bool:
             if "NOT_IN" in want:
                 ok = ok and value not in want["NOT_IN"]
             if "REGEX" in want:
-                ok = ok and re.search(want["REGEX"], value) is not None
+                ok = ok and want["REGEX"].search(value) is not None
         else:
             ok = True
         if not ok:
             return False
     return True
+
+
+def _lookup_key(spec: dict) -> tuple[str, list[str]] | None:
+    """(attribute, words) when a spec is one word list on LOWER or TEXT/ORTH: answerable by a dict lookup."""
+    if len(spec) != 1:
+        return None
+    (key, want), = spec.items()
+    if key not in ("LOWER", "TEXT", "ORTH"):
+        return None
+    attr = "LOWER" if key == "LOWER" else "TEXT"
+    if isinstance(want, str):
+        return attr, [want]
+    if isinstance(want, dict) and set(want) == {"IN"} and all(isinstance(w, str) for w in want["IN"]):
+        return attr, list(want["IN"])
+    return None
+
+
+def _lower_regex(spec: dict) -> str | None:
+    if len(spec) == 1 and isinstance(spec.get("LOWER"), dict) and set(spec["LOWER"]) == {"REGEX"}:
+        return spec["LOWER"]["REGEX"]
+    return None
 
 
 def _optional(op: str | None) -> bool:
@@ -130,12 +166,16 @@ class TokenGate:
     MAX_CACHE = 200_000
 
     def __init__(self):
-        self.specs: list[dict] = []
         self._spec_ids: dict[str, int] = {}
-        self.patterns: list[frozenset[int]] = []
+        self.patterns: list[tuple[frozenset[int], str]] = []  # required spec ids, and the pattern's group
         self._cache: dict[str, frozenset[int]] = {}
+        # Word-list specs are answered by lookup; LOWER regexes share one combined pre-check.
+        self._lookup: dict[str, dict[str, set[int]]] = {"LOWER": {}, "TEXT": {}}
+        self._regexes: list[tuple[int, dict, str]] = []
+        self._other: list[tuple[int, dict]] = []
+        self._any_regex: re.Pattern | None = None
 
-    def add(self, tokens: list[dict]) -> None:
+    def add(self, tokens: list[dict], group: str = "") -> None:
         ids = set()
         for tok in tokens:
             if _optional(tok.get("OP")):
@@ -143,28 +183,57 @@ class TokenGate:
             spec = {k: v for k, v in tok.items() if k != "OP"}
             key = json.dumps(spec, sort_keys=True, ensure_ascii=False)
             if key not in self._spec_ids:
-                self._spec_ids[key] = len(self.specs)
-                self.specs.append(spec)
+                self._register(len(self._spec_ids), spec)
+                self._spec_ids[key] = len(self._spec_ids)
             ids.add(self._spec_ids[key])
-        self.patterns.append(frozenset(ids))
+        self.patterns.append((frozenset(ids), group))
         self._cache.clear()
+
+    def _register(self, i: int, spec: dict) -> None:
+        lookup, rx = _lookup_key(spec), _lower_regex(spec)
+        if lookup:
+            attr, words = lookup
+            for w in words:
+                self._lookup[attr].setdefault(w, set()).add(i)
+        elif rx is not None:
+            self._regexes.append((i, _compiled(spec), rx))
+            self._any_regex = None  # rebuilt on first use
+        else:
+            self._other.append((i, _compiled(spec)))
+
+    def _combined(self) -> re.Pattern | None:
+        if self._any_regex is None and self._regexes:
+            parts = []
+            for _, _, rx in self._regexes:
+                parts.append(f"(?i:{rx[4:]})" if rx.startswith("(?i)") else f"(?:{rx})")
+            try:
+                self._any_regex = re.compile("|".join(parts))
+            except re.error:  # an inline flag that cannot be combined: check each regex instead
+                self._any_regex = re.compile("")
+        return self._any_regex
 
     def _satisfied(self, token) -> frozenset[int]:
         got = self._cache.get(token.text)
         if got is None:
             if len(self._cache) >= self.MAX_CACHE:
                 self._cache.clear()
-            got = frozenset(i for i, spec in enumerate(self.specs) if _spec_holds(spec, token))
+            ids = set(self._lookup["LOWER"].get(token.lower_, ())) | set(self._lookup["TEXT"].get(token.text, ()))
+            combined = self._combined()
+            if combined is not None and combined.search(token.lower_):
+                ids.update(i for i, spec, _ in self._regexes if _spec_holds(spec, token))
+            ids.update(i for i, spec in self._other if _spec_holds(spec, token))
+            got = frozenset(ids)
             self._cache[token.text] = got
         return got
 
-    def could_match(self, doc) -> bool:
+    def feasible_groups(self, doc) -> set[str]:
+        """The groups with at least one pattern that could match ``doc``."""
         if not self.patterns:
-            return False
+            return set()
         seen: set[int] = set()
         for token in doc:
             seen |= self._satisfied(token)
-        return any(p <= seen for p in self.patterns)
+        return {group for required, group in self.patterns if required <= seen}
 
 
 class _LangMatcher:
@@ -177,7 +246,8 @@ class _LangMatcher:
         except (ImportError, KeyError, ValueError):
             self.nlp = spacy.blank(MULTILINGUAL)
         self.phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        self.tokens = Matcher(self.nlp.vocab)
+        # One token Matcher per signal type: a post only runs the types the gate finds feasible.
+        self.tokens: dict[str, Matcher] = {}
         self.gate = TokenGate()
         self.types: dict[str, str] = {}
         files = [PATTERN_DIR / f"{MULTILINGUAL}.jsonl"]
@@ -190,17 +260,17 @@ class _LangMatcher:
                     self.phrases.add(e["id"], [self.nlp.make_doc(e["phrase"].lower())])
                 else:
                     try:
-                        self.tokens.add(e["id"], [e["tokens"]])
+                        self.tokens.setdefault(e["type"], Matcher(self.nlp.vocab)).add(e["id"], [e["tokens"]])
                     except (ValueError, KeyError, TypeError) as exc:
                         raise PatternError(f"{path}:{e['_line']} field 'tokens': {exc}") from exc
-                    self.gate.add(e["tokens"])
+                    self.gate.add(e["tokens"], e["type"])
 
     def __call__(self, text: str, lang: str) -> list[Signal]:
         doc = self.nlp.make_doc(fold_same_length(text))
         found = {}
         matches = list(self.phrases(doc))
-        if self.gate.could_match(doc):
-            matches += list(self.tokens(doc))
+        for group in self.gate.feasible_groups(doc):
+            matches += list(self.tokens[group](doc))
         for match_id, start, end in matches:
             span = doc[start:end]
             sid = self.nlp.vocab.strings[match_id]
@@ -224,7 +294,7 @@ def _matcher(lang: str) -> _LangMatcher:
 
 def find_signals(text: str, lang: str | None = None) -> list[Signal]:
     """Signals in ``text``; ``lang`` picks the pattern set (unknown or missing: multilingual only)."""
-    known = set(pattern_languages())
+    known = _pattern_languages()
     key = lang if lang in known else MULTILINGUAL
     return _matcher(key)(text, key if lang in known else (lang or "und"))
 

@@ -71,6 +71,23 @@ def _open_binary(path: str) -> BinaryIO:
     return open(p, "rb")
 
 
+def parse_jsonl_line(name: str, lineno: int, raw: bytes, text_field: str, id_field: str) -> InputRow | RowError | None:
+    """One raw JSONL line as a row, an error, or None for a blank line (not a row)."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RowError(name, lineno, f"undecodable bytes: not valid UTF-8 ({exc.reason} at byte {exc.start})")
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return RowError(name, lineno, f"bad JSON: {exc.msg} at column {exc.colno}")
+    if not isinstance(obj, dict):
+        return RowError(name, lineno, f"expected a JSON object, got {type(obj).__name__}")
+    return _row(name, lineno, obj, text_field, id_field)
+
+
 def read_jsonl(path: str, text_field: str, id_field: str, pos: Position) -> Iterator[InputRow | RowError]:
     name = "<stdin>" if path == STDIN else path
     f = _open_binary(path)
@@ -78,22 +95,9 @@ def read_jsonl(path: str, text_field: str, id_field: str, pos: Position) -> Iter
     try:
         for lineno, raw in enumerate(f, 1):
             pos.done += len(raw)
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield RowError(name, lineno, f"undecodable bytes: not valid UTF-8 ({exc.reason} at byte {exc.start})")
-                continue
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RowError(name, lineno, f"bad JSON: {exc.msg} at column {exc.colno}")
-                continue
-            if not isinstance(obj, dict):
-                yield RowError(name, lineno, f"expected a JSON object, got {type(obj).__name__}")
-                continue
-            yield _row(name, lineno, obj, text_field, id_field)
+            row = parse_jsonl_line(name, lineno, raw, text_field, id_field)
+            if row is not None:
+                yield row
     finally:
         if f is not sys.stdin.buffer:
             f.close()
