@@ -51,10 +51,8 @@ def summary_table(summary, result_paths: dict[str, str]) -> list:
             rest = sum(v for _, v in counter.most_common()[12:])
             t.add_row(f"({len(counter) - 12} more)", str(rest), f"{rest / total:.1%}")
         out.append(t)
-    files = Table(show_header=False, title="outputs")
-    for k, v in result_paths.items():
-        files.add_row(k, v)
-    out.append(files)
+    # Plain lines, not a table: paths stay whole, to copy or grep.
+    out += [f"{k}: {v}" for k, v in result_paths.items()]
     return out
 
 

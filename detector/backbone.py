@@ -228,7 +228,9 @@ class Windows:
 
     @classmethod
     def of(cls, tokenizer, texts: list[str], prefix: str, width: int) -> "Windows":
-        content = tokenizer([prefix + t for t in texts], add_special_tokens=False)["input_ids"] if texts else []
+        # verbose=False: long texts are windowed below, so the over-length warning does not apply.
+        content = (tokenizer([prefix + t for t in texts], add_special_tokens=False, verbose=False)["input_ids"]
+                   if texts else [])
         rows, owner, weight = [], [], []
         for i, ids in enumerate(content):
             for a, b in token_windows(ids, width):
@@ -261,9 +263,9 @@ class Windows:
         return out / np.maximum(total, 1e-12)[:, None]
 
 
-def pooled_embeddings(model, tokenizer, texts: list[str], prefix: str, width: int,
-                      batch_size: int = 32, pool=None) -> np.ndarray:
-    """Mean-pooled window embeddings combined per text (not normalised).
+def window_embeddings(model, tokenizer, texts: list[str], prefix: str, width: int,
+                      batch_size: int = 32, pool=None) -> tuple[np.ndarray, "Windows"]:
+    """Mean-pooled embedding of every window of every text, and the windows (which text owns each).
 
     ``pool(ids, mask)`` defaults to running ``model`` and mean-pooling its last layer.
     """
@@ -282,6 +284,15 @@ def pooled_embeddings(model, tokenizer, texts: list[str], prefix: str, width: in
                 per_row = np.zeros((len(windows.rows), out.shape[1]), dtype=np.float32)
             per_row[idx] = out
     if per_row is None:
+        per_row = np.zeros((0, model.config.hidden_size), dtype=np.float32)
+    return per_row, windows
+
+
+def pooled_embeddings(model, tokenizer, texts: list[str], prefix: str, width: int,
+                      batch_size: int = 32, pool=None) -> np.ndarray:
+    """Window embeddings combined per text (weighted mean; not normalised)."""
+    per_row, windows = window_embeddings(model, tokenizer, texts, prefix, width, batch_size, pool)
+    if not len(per_row):
         return np.zeros((0, model.config.hidden_size), dtype=np.float32)
     return windows.combine(per_row).astype(np.float32)
 

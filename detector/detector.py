@@ -32,12 +32,24 @@ def model_pooled(net: DetectorNet, texts: Sequence[str], batch_size: int = 32) -
 
 
 def model_logits(net: DetectorNet, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-    """Raw head logits (n, 2 + categories): recruitment, youth, then the categories."""
+    """Raw head logits (n, 2 + categories): recruitment, youth, then the categories.
+
+    A long post is scored window by window and keeps each head's highest logit: an ad at
+    the end of a long story is still an ad, where averaging the windows would dilute it.
+    A post of one window (nearly every post) is scored exactly as in training.
+    """
     import torch
 
-    pooled = model_pooled(net, texts, batch_size)
+    from .backbone import window_embeddings
+
+    width = min(net.config.max_tokens, net.encoder.config.max_position_embeddings) - 2
+    per_row, windows = window_embeddings(net.encoder, net.tokenizer, list(texts), net.config.prefix, width,
+                                         batch_size, pool=net.pool)
     with torch.inference_mode():
-        return net.heads(torch.from_numpy(pooled)).numpy()
+        rows = net.heads(torch.from_numpy(per_row)).numpy()
+    out = np.full((len(texts), rows.shape[1] if len(rows) else net.heads.out_features), -np.inf, dtype=np.float32)
+    np.maximum.at(out, np.asarray(windows.owner, dtype=int), rows)
+    return out
 
 
 class Detector:

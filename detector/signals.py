@@ -269,7 +269,7 @@ class _LangMatcher:
         doc = self.nlp.make_doc(fold_same_length(text))
         found = {}
         matches = list(self.phrases(doc))
-        for group in self.gate.feasible_groups(doc):
+        for group in sorted(self.gate.feasible_groups(doc)):
             matches += list(self.tokens[group](doc))
         for match_id, start, end in matches:
             span = doc[start:end]
@@ -278,7 +278,8 @@ class _LangMatcher:
             found[key] = Signal(sid, self.types[sid], text[span.start_char:span.end_char],
                                 span.start_char, span.end_char, lang)
         # Longest first at each place, then drop matches of the same type inside a longer one.
-        ordered = sorted(found.values(), key=lambda s: (s.start, -(s.end - s.start)))
+        # Ties broken by type and id, so the order never depends on hashing (scans must be reproducible).
+        ordered = sorted(found.values(), key=lambda s: (s.start, -(s.end - s.start), s.type, s.id))
         kept: list[Signal] = []
         for s in ordered:
             if any(k.type == s.type and k.start <= s.start and s.end <= k.end for k in kept):
