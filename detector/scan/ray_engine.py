@@ -60,8 +60,19 @@ def jsonl_ranges(path: str, parts: int) -> list[tuple[int, int, int]]:
     return ranges
 
 
-def _read_jsonl_range(path, start, end, first_line, text_field, id_field, block_rows):
-    rows = []
+def _blocks(rows, block_rows):
+    """Tables of up to ``block_rows`` rows (InputRow or RowError) from an iterator."""
+    buf = []
+    for row in rows:
+        buf.append(row)
+        if len(buf) >= block_rows:
+            yield _table(buf)
+            buf = []
+    if buf:
+        yield _table(buf)
+
+
+def _jsonl_range_rows(path, start, end, first_line, text_field, id_field):
     with open(path, "rb") as f:
         f.seek(start)
         lineno = first_line
@@ -72,23 +83,7 @@ def _read_jsonl_range(path, start, end, first_line, text_field, id_field, block_
             row = parse_jsonl_line(path, lineno, raw, text_field, id_field)
             lineno += 1
             if row is not None:
-                rows.append(row)
-            if len(rows) >= block_rows:
-                yield _table(rows)
-                rows = []
-    if rows:
-        yield _table(rows)
-
-
-def _read_whole(path, fmt, text_field, id_field, block_rows):
-    rows = []
-    for row in read_rows(path, fmt, text_field, id_field, Position()):
-        rows.append(row)
-        if len(rows) >= block_rows:
-            yield _table(rows)
-            rows = []
-    if rows:
-        yield _table(rows)
+                yield row
 
 
 def posts_datasource(path: str, fmt: str, text_field: str, id_field: str, block_rows: int = 4096):
@@ -104,9 +99,11 @@ def posts_datasource(path: str, fmt: str, text_field: str, id_field: str, block_
                 return BlockMetadata(num_rows=None, size_bytes=None, exec_stats=None, input_files=(path,))
 
             if fmt == "jsonl":
-                return [ReadTask(lambda s=s, e=e, l=l: _read_jsonl_range(path, s, e, l, text_field, id_field, block_rows),
-                                 meta()) for s, e, l in jsonl_ranges(path, parallelism)]
-            return [ReadTask(lambda: _read_whole(path, fmt, text_field, id_field, block_rows), meta())]
+                return [ReadTask(lambda s=s, e=e, l=l: _blocks(_jsonl_range_rows(path, s, e, l, text_field, id_field),
+                                                               block_rows), meta())
+                        for s, e, l in jsonl_ranges(path, parallelism)]
+            return [ReadTask(lambda: _blocks(read_rows(path, fmt, text_field, id_field, Position()), block_rows),
+                             meta())]
 
     return PostsDatasource()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from detector.langid import identify
 from detector.normalize import normalize
@@ -32,8 +35,6 @@ class ChunkScorer:
         from detector.screen import Screen
         from policies.engine import PolicyEngine
         from policies.loader import DEFAULT_POLICY, load_policy
-        import os
-        from pathlib import Path
 
         det = Detector.load(model, device=device)
         folder = Path(model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
@@ -60,8 +61,6 @@ class ChunkScorer:
             stage = "model"
             if p is None:
                 # Cleared by the first stage: its own probability stands in; the transformer never saw it.
-                import math
-
                 prob = 1.0 / (1.0 + math.exp(-float(logits[i])))
                 p = Prediction(recruitment=prob, flagged=False, categories=zero, flagged_categories=[],
                                youth_targeting=0.0, youth_flagged=False, lang=langs[i])
