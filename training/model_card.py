@@ -101,8 +101,9 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
         f"rate ≤ {o.get('max_fpr', 0.03):.1%}); youth ≥ {cfg.youth_threshold:.2f}; category thresholds "
         + ", ".join(f"{c} {cfg.category_thresholds[c]:.2f}" for c in CATEGORIES) + ".",
         f"- Scores between {cfg.review_band[0]} and {cfg.review_band[1]} are uncertain: route them to people.",
-        "- Long posts are read in windows of 510 tokens whose embeddings are averaged; text is normalised "
-        "first (NFKC, look-alike letters, spaced letters, leetspeak).",
+        "- Long posts are read in windows of 510 tokens and each head keeps its highest window (an ad at the "
+        "end of a long story still counts); text is normalised first (NFKC, look-alike letters, spaced "
+        "letters, leetspeak).",
         "",
         "## Intended use",
         "",
