@@ -70,6 +70,7 @@ def scan_command(
     device: str = typer.Option("cpu", help="cpu or cuda"),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted scan into the same output."),
     cascade: bool = typer.Option(True, "--cascade/--no-cascade", help="Let the cheap first stage clear plainly ordinary posts."),
+    with_text: bool = typer.Option(False, "--with-text", help="Copy each post's text into its record (to push the output to annotators)."),
     chunk_size: int = typer.Option(1024, min=1, help="Rows per chunk: the unit of checkpointing."),
     batch_size: int = typer.Option(64, min=1, help="Texts per transformer batch."),
     threads: Optional[int] = typer.Option(None, min=1, help="Torch threads (default: all cores)."),
@@ -87,7 +88,7 @@ def scan_command(
         torch.set_num_threads(threads)
     opts = ScanOptions(input=input, output=str(output), input_format=input_format.value if input_format else None,
                        output_format=format.value if format else None, text_field=text_field, id_field=id_field,
-                       chunk_size=chunk_size)
+                       chunk_size=chunk_size, with_text=with_text)
     try:
         opts.formats()
     except InputError as exc:

@@ -177,3 +177,18 @@ def test_cli_reads_stdin_and_prints_a_summary(tmp_path):
     assert len(read_output(tmp_path / "out.csv")) == 4
     res = CliRunner().invoke(app, ["scan", str(tmp_path / "posts.txt"), "-o", str(tmp_path / "x.jsonl")])
     assert res.exit_code == 2 and "--format" in res.output
+
+
+def test_with_text_output_can_be_pushed_to_annotators(scorer, tmp_path):
+    from annotation.push import read_posts
+
+    src = write_inputs(tmp_path / "in")["jsonl"]
+    for fmt in ("jsonl", "csv", "parquet"):
+        out = tmp_path / f"out.{fmt}"
+        scan(scorer, src, out, with_text=True)
+        rows = read_output(out)
+        assert [r["text"] for r in rows] == [p["text"] for p in EXAMPLES]
+    good, bad = read_posts(tmp_path / "out.jsonl")  # what `recruitwatch annotate push` reads
+    assert not bad and [p.post.id for p in good] == [p["id"] for p in EXAMPLES]
+    scan(scorer, src, tmp_path / "plain.jsonl")
+    assert "text" not in read_output(tmp_path / "plain.jsonl")[0]

@@ -38,6 +38,7 @@ class ScanOptions:
     text_field: str = "text"
     id_field: str = "id"
     chunk_size: int = 1024
+    with_text: bool = False  # copy each post's text into its record
 
     def formats(self) -> tuple[str, str]:
         fin = detect_format(self.input, self.input_format)
@@ -93,7 +94,8 @@ def run_scan(opts: ScanOptions, score_chunk: Callable, identity: dict, resume: b
     fin, fout = opts.formats()
     paths = side_paths(opts.output)
     identity = {**identity, "input": opts.input, "text_field": opts.text_field, "id_field": opts.id_field,
-                "chunk_size": opts.chunk_size, "output_format": fout, "version": CHECKPOINT_VERSION}
+                "chunk_size": opts.chunk_size, "output_format": fout, "with_text": opts.with_text,
+                "version": CHECKPOINT_VERSION}
     state = None
     if paths["checkpoint"].is_file():
         state = json.loads(paths["checkpoint"].read_text(encoding="utf-8"))
@@ -108,7 +110,7 @@ def run_scan(opts: ScanOptions, score_chunk: Callable, identity: dict, resume: b
     elif resume:
         raise ScanError(f"nothing to resume: no checkpoint at {paths['checkpoint']}")
     Path(opts.output).parent.mkdir(parents=True, exist_ok=True)
-    writer = open_writer(Path(opts.output), fout, state["output_position"] if state else None)
+    writer = open_writer(Path(opts.output), fout, state["output_position"] if state else None, opts.with_text)
     errors = ErrorWriter(paths["errors"], state["errors_position"] if state else None)
     summary = ScanSummary.from_dict(state["summary"]) if state else ScanSummary()
     done = state["chunks_done"] if state else 0
@@ -125,6 +127,8 @@ def run_scan(opts: ScanOptions, score_chunk: Callable, identity: dict, resume: b
             good = [r for r in chunk if isinstance(r, InputRow)]
             bad = [r for r in chunk if isinstance(r, RowError)]
             scored = score_chunk(good)
+            if opts.with_text:
+                scored.records[:] = [r.model_copy(update={"text": g.text}) for r, g in zip(scored.records, good)]
             # Output in input order: one record per good row, then errors for the rest.
             writer.write(scored.records)
             errors.write(bad)

@@ -35,7 +35,7 @@ def _truncate(path: Path, size: int) -> None:
 
 
 def record_dict(r: ScanRecord) -> dict:
-    d = r.model_dump()
+    d = r.model_dump(exclude={"text"} if r.text is None else None)
     d["recruitment"] = round(d["recruitment"], 6)
     d["youth_targeting"] = round(d["youth_targeting"], 6)
     d["categories"] = {k: round(v, 6) for k, v in d["categories"].items()}
@@ -64,16 +64,20 @@ class _AppendWriter:
 
 
 class JsonlWriter(_AppendWriter):
+    def __init__(self, path: Path, resume_at: int | None, with_text: bool = False):
+        super().__init__(path, resume_at)
+
     def write(self, records: list[ScanRecord]) -> None:
         self.f.write("".join(json.dumps(record_dict(r), ensure_ascii=False) + "\n" for r in records).encode("utf-8"))
         _sync(self.f)
 
 
 class CsvWriter(_AppendWriter):
-    def __init__(self, path: Path, resume_at: int | None):
+    def __init__(self, path: Path, resume_at: int | None, with_text: bool = False):
         super().__init__(path, resume_at)
+        self.columns = CSV_COLUMNS + (["text"] if with_text else [])
         if self.f.tell() == 0:
-            self._rows([CSV_COLUMNS])
+            self._rows([self.columns])
 
     def _rows(self, rows: list[list]) -> None:
         buf = io.StringIO()
@@ -89,25 +93,27 @@ class CsvWriter(_AppendWriter):
             d["categories"] = json.dumps(d["categories"], ensure_ascii=False)
             d["signals"] = json.dumps(d["signals"], ensure_ascii=False)
             d["rule"] = d["rule"] or ""
-            rows.append([d[c] for c in CSV_COLUMNS])
+            rows.append([d.get(c, "") for c in self.columns])
         self._rows(rows)
 
 
-def parquet_schema():
+def parquet_schema(with_text: bool = False):
     import pyarrow as pa
 
+    text = [("text", pa.string())] if with_text else []
     return pa.schema([
         ("id", pa.string()), ("recruitment", pa.float64()),
         ("categories", pa.struct([(c, pa.float64()) for c in CATEGORIES])),
         ("youth_targeting", pa.float64()), ("flagged", pa.bool_()), ("action", pa.string()), ("rule", pa.string()),
         ("signals", pa.list_(pa.string())), ("lang", pa.string()), ("stage", pa.string()),
-        ("model_version", pa.string()), ("policy_version", pa.string()),
+        ("model_version", pa.string()), ("policy_version", pa.string()), *text,
     ])
 
 
 class ParquetWriter:
-    def __init__(self, path: Path, resume_at: int | None):
+    def __init__(self, path: Path, resume_at: int | None, with_text: bool = False):
         self.path = path
+        self.schema = parquet_schema(with_text)
         self.parts = Path(str(path) + ".parts")
         if resume_at is None:
             shutil.rmtree(self.parts, ignore_errors=True)
@@ -126,7 +132,7 @@ class ParquetWriter:
 
         if not records:
             return
-        table = pa.Table.from_pylist([record_dict(r) for r in records], schema=parquet_schema())
+        table = pa.Table.from_pylist([record_dict(r) for r in records], schema=self.schema)
         tmp = self.parts / f".part-{self.count:06d}.tmp"
         pq.write_table(table, tmp)
         os.replace(tmp, self.parts / f"part-{self.count:06d}.parquet")
@@ -139,9 +145,9 @@ class ParquetWriter:
         import pyarrow.parquet as pq
 
         tmp = Path(str(self.path) + ".tmp")
-        with pq.ParquetWriter(tmp, parquet_schema()) as out:
+        with pq.ParquetWriter(tmp, self.schema) as out:
             for i in range(self.count):
-                out.write_table(pq.read_table(self.parts / f"part-{i:06d}.parquet", schema=parquet_schema()))
+                out.write_table(pq.read_table(self.parts / f"part-{i:06d}.parquet", schema=self.schema))
         os.replace(tmp, self.path)
         shutil.rmtree(self.parts, ignore_errors=True)
 
@@ -152,5 +158,5 @@ class ErrorWriter(_AppendWriter):
         _sync(self.f)
 
 
-def open_writer(path: Path, fmt: str, resume_at: int | None):
-    return {"jsonl": JsonlWriter, "csv": CsvWriter, "parquet": ParquetWriter}[fmt](path, resume_at)
+def open_writer(path: Path, fmt: str, resume_at: int | None, with_text: bool = False):
+    return {"jsonl": JsonlWriter, "csv": CsvWriter, "parquet": ParquetWriter}[fmt](path, resume_at, with_text)

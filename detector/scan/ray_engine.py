@@ -123,9 +123,10 @@ class ScanActor:
         good = [InputRow(r["line"], r["id"], r["text"]) for r in rows if r["error"] is None]
         scored = self.scorer.score(good)
         by_line = {g.line: (rec, cats) for g, rec, cats in zip(good, scored.records, scored.flagged_categories)}
-        out = {"line": [], "kind": [], "payload": [], "categories": []}
+        out = {"line": [], "kind": [], "payload": [], "categories": [], "text": []}
         for r in rows:
             out["line"].append(r["line"])
+            out["text"].append(r["text"])
             if r["error"] is None:
                 rec, cats = by_line[r["line"]]
                 out["kind"].append("record")
@@ -165,7 +166,7 @@ def run_ray_scan(opts: ScanOptions, model=None, policy=None, cascade: bool = Tru
                         batch_size=opts.chunk_size, batch_format="pyarrow", concurrency=actors,
                         num_gpus=gpus_per_actor or None)
     Path(opts.output).parent.mkdir(parents=True, exist_ok=True)
-    writer = open_writer(Path(opts.output), fout, None)
+    writer = open_writer(Path(opts.output), fout, None, opts.with_text)
     errors = ErrorWriter(paths["errors"], None)
     summary = ScanSummary()
     started = time.perf_counter()
@@ -175,7 +176,8 @@ def run_ray_scan(opts: ScanOptions, model=None, policy=None, cascade: bool = Tru
             records, bad, cats = [], [], []
             for row in batch.to_pylist():
                 if row["kind"] == "record":
-                    records.append(ScanRecord.model_validate_json(row["payload"]))
+                    rec = ScanRecord.model_validate_json(row["payload"])
+                    records.append(rec.model_copy(update={"text": row["text"]}) if opts.with_text else rec)
                     cats.append(json.loads(row["categories"]))
                 else:
                     e = json.loads(row["payload"])

@@ -47,6 +47,7 @@ class ScanRecord(BaseModel):
     stage: str  # "model", or "screen" when the first stage cleared the post without the transformer
     model_version: str
     policy_version: str
+    text: str | None = None  # only with --with-text (e.g. to push a scan's output to annotators)
 
 
 @dataclass
