@@ -8,6 +8,7 @@ adapters and the heads are trained and stored; the backbone is rebuilt from its 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import torch
@@ -17,6 +18,9 @@ from torch import nn
 from .backbone import DEFAULT_BACKBONE, QUERY_PREFIX, load_backbone, mean_pool
 from .normalize import NORMALIZER_VERSION
 from .taxonomy import CATEGORIES
+
+# peft asks transformers a deprecated question on every adapter set-up; users cannot act on it.
+warnings.filterwarnings("ignore", message=r".*is_gradient_checkpointing.*", category=FutureWarning)
 
 CONFIG_FILE = "detector_config.json"
 WEIGHTS_FILE = "adapter_and_heads.safetensors"
