@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,8 +117,10 @@ def run_scan(opts: ScanOptions, score_chunk: Callable, identity: dict, resume: b
     done = state["chunks_done"] if state else 0
     pos = Position()
     rows = read_rows(opts.input, fin, opts.text_field, opts.id_field, pos)
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM,)}
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signal handlers can only be set there
+        previous = {signal.SIGTERM: signal.getsignal(signal.SIGTERM)}
+        signal.signal(signal.SIGTERM, _raise_terminated)
     interrupted = None
     started = time.perf_counter() - summary.seconds
     try:
@@ -129,7 +132,7 @@ def run_scan(opts: ScanOptions, score_chunk: Callable, identity: dict, resume: b
             scored = score_chunk(good)
             if opts.with_text:
                 scored.records[:] = [r.model_copy(update={"text": g.text}) for r, g in zip(scored.records, good)]
-            # Output in input order: one record per good row, then errors for the rest.
+            # Records to the output and bad rows to the errors file, each in input order.
             writer.write(scored.records)
             errors.write(bad)
             summary.add(scored.records, bad, scored.flagged_categories)
