@@ -35,8 +35,9 @@ def summary_table(summary, result_paths: dict[str, str]) -> list:
     out = []
     head = Table(title=f"{s.rows_in} rows in = {s.scored} scored + {s.errors} in error", show_header=False)
     head.add_row("flagged by the model", f"{s.flagged} ({s.flagged / max(s.scored, 1):.1%})")
-    head.add_row("sent to the transformer", f"{s.stages.get('model', 0)} ({s.stages.get('model', 0) / max(s.scored, 1):.1%}); "
-                 f"cleared by the first stage: {s.stages.get('screen', 0)}")
+    head.add_row("through the whole transformer", f"{s.stages.get('model', 0)} "
+                 f"({s.stages.get('model', 0) / max(s.scored, 1):.1%}); cleared by the lexical screen: "
+                 f"{s.stages.get('screen', 0)}, by the lower-layer probe: {s.stages.get('probe', 0)}")
     head.add_row("time", f"{s.seconds:.1f} s ({s.rows_in / max(s.seconds, 1e-9):.0f} posts/s)")
     out.append(head)
     for title, counter in (("action", s.actions), ("flagged category", s.categories), ("language", s.languages)):
@@ -69,11 +70,11 @@ def scan_command(
     engine: Engine = typer.Option(Engine.local, help="local, or ray (cluster from RAY_ADDRESS; a local Ray otherwise)."),
     device: str = typer.Option("cpu", help="cpu or cuda"),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted scan into the same output."),
-    cascade: bool = typer.Option(True, "--cascade/--no-cascade", help="Let the cheap first stage clear plainly ordinary posts."),
+    cascade: bool = typer.Option(True, "--cascade/--no-cascade", help="Let the cheap stages (lexical screen, lower-layer probe) clear plainly ordinary posts."),
     with_text: bool = typer.Option(False, "--with-text", help="Copy each post's text into its record (to push the output to annotators)."),
     chunk_size: int = typer.Option(1024, min=1, help="Rows per chunk: the unit of checkpointing."),
     batch_size: int = typer.Option(64, min=1, help="Texts per transformer batch."),
-    threads: Optional[int] = typer.Option(None, min=1, help="Torch threads (default: all cores)."),
+    threads: Optional[int] = typer.Option(None, min=1, help="Torch threads (default: all cores); above 1, one more thread prepares the next chunk."),
     actors: int = typer.Option(2, min=1, help="Ray: detector actors in the pool."),
     gpus_per_actor: float = typer.Option(0.0, min=0.0, help="Ray: GPUs for each actor (use with --device cuda)."),
 ) -> None:
@@ -104,7 +105,7 @@ def scan_command(
             result = run_ray_scan(opts, model=model, policy=policy, cascade=cascade, device=device,
                                   batch_size=batch_size, actors=actors, gpus_per_actor=gpus_per_actor)
         else:
-            result = _run_local(opts, model, policy, cascade, device, batch_size, resume)
+            result = _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=threads != 1)
     except (InputError, ScanError, PolicyError, FileNotFoundError) as exc:
         raise fail(str(exc), 2)
     except Exception:
@@ -125,7 +126,7 @@ def scan_command(
         raise fail(f"rows in ({result.summary.rows_in}) != scored + errors", 3)
 
 
-def _run_local(opts, model, policy, cascade, device, batch_size, resume):
+def _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=True):
     from detector.scan.local import run_scan
     from detector.scan.scorer import ChunkScorer
 
@@ -141,4 +142,4 @@ def _run_local(opts, model, policy, cascade, device, batch_size, resume):
             rate = f"{summary.rows_in / max(summary.seconds, 1e-9):.0f}"
             bar.update(task, completed=pos.done, total=pos.total, rows=summary.rows_in, rate=rate)
 
-        return run_scan(opts, scorer.score, identity, resume=resume, on_progress=progress)
+        return run_scan(opts, scorer, identity, resume=resume, on_progress=progress, prepare_ahead=prepare_ahead)

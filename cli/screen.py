@@ -1,4 +1,4 @@
-"""``recruitwatch screen``: fit the cascade's first stage for a trained model folder."""
+"""``recruitwatch screen``: fit the cascade's cheap stages for a trained model folder."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ._app import app, console, fail
 def screen_command(
     model: Path = typer.Argument(..., help="Model folder (e.g. detector/models/recruitwatch-base)."),
 ) -> None:
-    """(Re)fit the first stage on the corpus train split plus the bundled ordinary posts.
+    """(Re)fit the lexical screen and the lower-layer probe on the corpus train split plus the bundled ordinary posts.
 
     `recruitwatch train` does this itself; use this for a model trained without it.
     """
@@ -29,7 +29,10 @@ def screen_command(
     train = [r for r in records if splits.get(r.id) == "train"]
     validation = [r for r in records if splits.get(r.id) == "validation"]
     f = fit_screen_for_model(model, train, validation)
-    console.print(f"first stage written to {model}: gate {f['gate']:.2f}; on validation "
+    p = f["probe"]
+    console.print(f"screen and probe written to {model}. Screen: gate {f['gate']:.2f}; on validation "
                   f"{f['validation_must_pass_passed']:.1%} of the {f['must_pass']} posts that must reach the "
                   f"transformer do, and {f['validation_other_passed']:.1%} of the rest; "
-                  f"{f['held_out_ordinary_passed']:.1%} of held-out ordinary posts go on")
+                  f"{f['held_out_ordinary_passed']:.1%} of held-out ordinary posts go on. Probe (after layer "
+                  f"{p['layer']}): gate {p['gate']:.2f}; {p['held_out_ordinary_reaching_all_layers']:.1%} of "
+                  f"held-out ordinary posts reach the last layers")

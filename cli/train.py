@@ -40,7 +40,7 @@ def train_command(
     batch_size: int = typer.Option(32),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Add augmented copies of training posts."),
     refit_heads: bool = typer.Option(True, "--refit-heads/--no-refit-heads", help="Refit youth and category heads by logistic regression after fine-tuning."),
-    screen: bool = typer.Option(True, "--screen/--no-screen", help="Fit the first stage batch scans use to skip plainly ordinary posts."),
+    screen: bool = typer.Option(True, "--screen/--no-screen", help="Fit the cheap stages batch scans use to skip plainly ordinary posts."),
     max_fpr: float = typer.Option(0.015, help="Operating point: best validation F1 with at most this false-positive rate."),
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many steps (smoke tests)."),
     device: str = typer.Option("cpu", help="cpu or cuda"),

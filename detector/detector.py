@@ -71,15 +71,18 @@ class Detector:
     def version(self) -> str:
         return f"{self.config.name}@{self.config.version}"
 
-    def scores(self, texts: Sequence[str], batch_size: int = 32) -> dict[str, np.ndarray]:
-        """Calibrated probabilities: ``recruitment`` (n,), ``categories`` (n, k), ``youth`` (n,)."""
-        logits = model_logits(self.net, [normalize(t) for t in texts], batch_size)
+    def probabilities(self, logits: np.ndarray) -> dict[str, np.ndarray]:
+        """Calibrated probabilities from raw head logits (see ``model_logits``)."""
         c = self.config
         return {
             "recruitment": sigmoid(logits[:, 0] / c.temperature),
             "youth": sigmoid(logits[:, 1] / c.youth_temperature),
             "categories": sigmoid(logits[:, 2:] / c.category_temperature),
         }
+
+    def scores(self, texts: Sequence[str], batch_size: int = 32) -> dict[str, np.ndarray]:
+        """Calibrated probabilities: ``recruitment`` (n,), ``categories`` (n, k), ``youth`` (n,)."""
+        return self.probabilities(model_logits(self.net, [normalize(t) for t in texts], batch_size))
 
     def predict(self, texts: Iterable[str] | str, batch_size: int = 32,
                 langs: Sequence[str] | None = None) -> list[Prediction]:
@@ -89,7 +92,12 @@ class Detector:
             return []
         if langs is not None and len(langs) != len(texts):
             raise ValueError(f"got {len(langs)} languages for {len(texts)} texts")
-        s = self.scores(texts, batch_size)
+        return self.predictions(model_logits(self.net, [normalize(t) for t in texts], batch_size), texts, langs)
+
+    def predictions(self, logits: np.ndarray, texts: Sequence[str],
+                    langs: Sequence[str] | None = None) -> list[Prediction]:
+        """Typed predictions from raw head logits, at the model's thresholds."""
+        s = self.probabilities(logits)
         c = self.config
         out = []
         for i, text in enumerate(texts):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 NORMALIZER_VERSION = 1
 
@@ -40,6 +41,8 @@ def _is_latin(ch: str) -> bool:
 
 
 def _fold_confusables(word: str) -> str:
+    if word.isascii():  # every ASCII letter is Latin already
+        return word
     letters = [c for c in word if c.isalpha()]
     latin = sum(_is_latin(c) for c in letters)
     # Only words that are already mostly Latin: a Russian word stays Russian.
@@ -65,6 +68,12 @@ def _fold_leet(token: str) -> str:
     return token.replace(core, core.translate(_LEET))
 
 
+@lru_cache(maxsize=1 << 16)
+def _fold_token(token: str) -> str:
+    # Posts repeat their words a great deal; a scan folds each distinct word once.
+    return _fold_leet(_fold_confusables(token))
+
+
 def _join_spaced(match: re.Match) -> str:
     return match.group(0)[0::2]
 
@@ -74,7 +83,7 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _VARIATION.sub("", text)
     text = _SPACED.sub(_join_spaced, text)
-    return _TOKEN.sub(lambda m: _fold_leet(_fold_confusables(m.group())), text)
+    return _TOKEN.sub(lambda m: _fold_token(m.group()), text)
 
 
 def fold_same_length(text: str) -> str:
@@ -82,4 +91,4 @@ def fold_same_length(text: str) -> str:
 
     Pattern matchers run on this, so the spans they find point into the original text.
     """
-    return _TOKEN.sub(lambda m: _fold_leet(_fold_confusables(m.group())), text)
+    return _TOKEN.sub(lambda m: _fold_token(m.group()), text)

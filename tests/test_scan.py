@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from detector.scan.inputs import InputError, Position, read_rows
 from detector.scan.local import ScanError, ScanOptions, run_scan
-from detector.scan.scorer import ChunkScorer
+from detector.scan.records import InputRow
+from detector.scan.scorer import ChunkScorer, score_ahead
 from detector.taxonomy import CATEGORIES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ def scorer():
 def scan(scorer, input, output, **kw):
     opts = ScanOptions(input=str(input), output=str(output), chunk_size=kw.pop("chunk_size", 5), **kw)
     identity = {"model_version": scorer.model_version, "policy_version": scorer.policy_version}
-    return run_scan(opts, scorer.score, identity)
+    return run_scan(opts, scorer, identity)
 
 
 def read_output(path: Path) -> list[dict]:
@@ -158,10 +159,10 @@ def test_interrupted_scan_needs_resume_and_checks_settings(scorer, tmp_path):
         scan(scorer, src, out)
     opts = ScanOptions(input=str(src), output=str(out), chunk_size=5)
     with pytest.raises(ScanError, match="different settings"):
-        run_scan(opts, scorer.score, {"model_version": scorer.model_version}, resume=True)
+        run_scan(opts, scorer, {"model_version": scorer.model_version}, resume=True)
     (tmp_path / "out.jsonl.checkpoint.json").unlink()
     with pytest.raises(ScanError, match="nothing to resume"):
-        run_scan(opts, scorer.score, {}, resume=True)
+        run_scan(opts, scorer, {}, resume=True)
 
 
 def test_cli_reads_stdin_and_prints_a_summary(tmp_path):
@@ -192,3 +193,19 @@ def test_with_text_output_can_be_pushed_to_annotators(scorer, tmp_path):
     assert not bad and [p.post.id for p in good] == [p["id"] for p in EXAMPLES]
     scan(scorer, src, tmp_path / "plain.jsonl")
     assert "text" not in read_output(tmp_path / "plain.jsonl")[0]
+
+
+def test_preparing_the_next_chunk_ahead_changes_nothing_but_speed(scorer):
+    rows = [InputRow(i + 1, f"r{i}", EXAMPLES[i % len(EXAMPLES)]["text"]) for i in range(23)]
+    batches = [rows[i : i + 5] for i in range(0, len(rows), 5)]
+    ahead = list(score_ahead(scorer, batches, lambda c: c))
+    plain = list(score_ahead(scorer, batches, lambda c: c, ahead=False))
+    assert [c for c, _ in ahead] == batches
+    assert [s.records for _, s in ahead] == [s.records for _, s in plain]
+
+    class Failing:
+        def prepare(self, rows):
+            raise ValueError("bad chunk")
+
+    with pytest.raises(ValueError, match="bad chunk"):
+        list(score_ahead(Failing(), batches, lambda c: c))

@@ -30,7 +30,7 @@ def test_ray_engine_equals_local_engine(tmp_path, monkeypatch):
     assert all(raw[: s].count(b"\n") + 1 == line for s, _, line in ranges)
 
     scorer = ChunkScorer.load()
-    local = run_scan(ScanOptions(str(src), str(tmp_path / "local.jsonl"), chunk_size=32), scorer.score,
+    local = run_scan(ScanOptions(str(src), str(tmp_path / "local.jsonl"), chunk_size=32), scorer,
                      {"model_version": scorer.model_version, "policy_version": scorer.policy_version})
     try:
         res = run_ray_scan(ScanOptions(str(src), str(tmp_path / "ray.jsonl"), chunk_size=32), actors=2,

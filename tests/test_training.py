@@ -5,6 +5,8 @@ import json
 from typer.testing import CliRunner
 
 from detector import Detector
+from detector.early_exit import Probe
+from detector.screen import Screen
 from detector.taxonomy import CATEGORIES
 from training.calibrate import choose_threshold, expected_calibration_error, fit_temperature
 from training.data import read_corpus, read_splits
@@ -27,6 +29,10 @@ def test_tiny_training_run_end_to_end(tmp_path):
     assert cfg["training"]["train_posts"] == 24 and cfg["training"]["augmented_posts"] > 0
     assert cfg["training"]["options"]["refit_heads"] is True
     assert set(cfg["category_thresholds"]) == set(CATEGORIES)
+    # The scan's cheap stages are fitted with the model.
+    screen, probe = Screen.load(tmp_path / "m"), Probe.load(tmp_path / "m")
+    assert screen is not None and probe is not None and np.isfinite(probe.config.gate)
+    assert probe.weights.shape == (det.net.encoder.config.hidden_size,)
     # What was saved is what loads: a second load scores identically.
     again = Detector.load(tmp_path / "m").scores(["Quick cash tonight, DM me"])["recruitment"]
     assert np.allclose(again, [preds[0].recruitment], atol=1e-6)

@@ -64,6 +64,26 @@ def _targets(report: dict) -> list[str]:
     return rows
 
 
+def _cascade_lines(model_dir: Path) -> list[str]:
+    """What batch scans put in front of the full model, with the figures it was fitted to."""
+    screen_file, probe_file = Path(model_dir) / "screen.json", Path(model_dir) / "probe.json"
+    if not (screen_file.is_file() and probe_file.is_file()):
+        return []
+    screen = json.loads(screen_file.read_text(encoding="utf-8")).get("fitted") or {}
+    probe = json.loads(probe_file.read_text(encoding="utf-8")).get("fitted") or {}
+    return [
+        f"- Batch scans (`recruitwatch scan`) put two cheap stages in front of the whole model: a lexical "
+        f"screen over hashed character n-grams (`screen.safetensors`) and a logistic-regression probe on the "
+        f"mean-pooled hidden states after layer {probe.get('layer', '?')} (`probe.safetensors`); posts the probe "
+        f"passes continue from that layer. Both gates let through every one of the {probe.get('must_pass', '?')} "
+        f"validation posts the model flags, with a margin; "
+        f"{screen.get('held_out_ordinary_passed', float('nan')):.0%} of held-out ordinary posts pass the screen "
+        f"and {probe.get('held_out_ordinary_reaching_all_layers', float('nan')):.0%} reach the last layers. "
+        "Posts in languages the stages were not fitted on skip the screen and meet a wider probe gate "
+        "(set by leaving each training language out in turn). `Detector.predict` always runs the whole model.",
+    ]
+
+
 def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
     """``reports``: (title, command that made it, report dict)."""
     cfg = DetectorConfig.load(model_dir)
@@ -104,6 +124,7 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
         "- Long posts are read in windows of 510 tokens and each head keeps its highest window (an ad at the "
         "end of a long story still counts); text is normalised first (NFKC, look-alike letters, spaced "
         "letters, leetspeak).",
+        *_cascade_lines(model_dir),
         "",
         "## Intended use",
         "",

@@ -55,7 +55,7 @@ class TrainOptions:
     # regressions on the adapted features: the shared encoder is shaped mostly by the
     # recruitment loss, and a few hundred SGD steps leave the smaller heads under-fitted.
     refit_heads: bool = True
-    # Fit the cascade's first stage (``detector.screen``) for batch scans after training.
+    # Fit the cascade's cheap stages (``detector.screen``, ``detector.early_exit``) for batch scans.
     screen: bool = True
     max_steps: int | None = None  # for smoke tests
     device: str = "cpu"

@@ -22,6 +22,7 @@ from typing import Callable, Iterator
 from .inputs import Position, detect_format, read_rows
 from .outputs import ErrorWriter, open_writer
 from .records import InputRow, RowError, ScanSummary
+from .scorer import score_ahead
 
 CHECKPOINT_VERSION = 1
 
@@ -85,9 +86,12 @@ class ScanResult:
     interrupted: str | None = None  # why it stopped early (then a checkpoint is left for --resume)
 
 
-def run_scan(opts: ScanOptions, score_chunk: Callable, identity: dict, resume: bool = False,
-             on_progress: Callable[[Position, ScanSummary], None] | None = None) -> ScanResult:
-    """Scan ``opts.input`` with ``score_chunk(rows) -> ScoredChunk``.
+def run_scan(opts: ScanOptions, scorer, identity: dict, resume: bool = False,
+             on_progress: Callable[[Position, ScanSummary], None] | None = None,
+             prepare_ahead: bool = True) -> ScanResult:
+    """Scan ``opts.input`` with ``scorer`` (a ``ChunkScorer``: ``prepare(rows)``, then ``finish``).
+
+    ``prepare_ahead`` prepares the next chunk in a thread while the transformer scores this one.
 
     ``identity`` (model and policy versions, fields, cascade) must match the checkpoint's
     when resuming, so a resumed scan cannot mix the outputs of two configurations.
@@ -124,12 +128,12 @@ def run_scan(opts: ScanOptions, score_chunk: Callable, identity: dict, resume: b
     interrupted = None
     started = time.perf_counter() - summary.seconds
     try:
-        for n, chunk in enumerate(chunks(rows, opts.chunk_size)):
-            if n < done:
-                continue  # finished before the interruption
-            good = [r for r in chunk if isinstance(r, InputRow)]
+        # Chunks finished before an interruption are read again (to keep chunk edges) but not scored.
+        todo = itertools.islice(chunks(rows, opts.chunk_size), done, None)
+        good_rows = lambda chunk: [r for r in chunk if isinstance(r, InputRow)]  # noqa: E731
+        for n, (chunk, scored) in enumerate(score_ahead(scorer, todo, good_rows, prepare_ahead), start=done):
+            good = good_rows(chunk)
             bad = [r for r in chunk if isinstance(r, RowError)]
-            scored = score_chunk(good)
             if opts.with_text:
                 scored.records[:] = [r.model_copy(update={"text": g.text}) for r, g in zip(scored.records, good)]
             # Records to the output and bad rows to the errors file, each in input order.

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-STAGES = ("model", "screen")  # scored by the transformer, or cleared by the first stage alone
+# Scored by the whole transformer, cleared by its lower-layer probe, or by the lexical screen alone.
+STAGES = ("model", "probe", "screen")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class ScanRecord(BaseModel):
     rule: str | None
     signals: list[str]  # signal ids, in text order
     lang: str
-    stage: str  # "model", or "screen" when the first stage cleared the post without the transformer
+    stage: str  # "model"; "probe" or "screen" when a cheaper stage cleared the post (see STAGES)
     model_version: str
     policy_version: str
     text: str | None = None  # only with --with-text (e.g. to push a scan's output to annotators)

@@ -1,0 +1,42 @@
+"""Storage for the cascade's linear stages (``Screen``, ``Probe``): one weight vector and a bias
+in safetensors, the config (a dataclass) beside it as JSON. Never pickle."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+
+class LinearStage:
+    """Save and load for a stage built as ``cls(config, weights, bias)``."""
+
+    weights_file: str
+    config_file: str
+    config_class: type
+
+    config: object
+    weights: np.ndarray
+    bias: float
+
+    def save(self, folder: Path) -> None:
+        from safetensors.numpy import save_file
+
+        folder = Path(folder)
+        save_file({"weights": self.weights, "bias": np.array([self.bias], dtype=np.float32)},
+                  str(folder / self.weights_file))
+        (folder / self.config_file).write_text(json.dumps(asdict(self.config), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path):
+        """The stage stored in a model folder, or None if the model has none (no cascade)."""
+        from safetensors.numpy import load_file
+
+        folder = Path(folder)
+        if not (folder / cls.config_file).is_file():
+            return None
+        config = cls.config_class(**json.loads((folder / cls.config_file).read_text(encoding="utf-8")))
+        tensors = load_file(str(folder / cls.weights_file))
+        return cls(config, tensors["weights"], float(tensors["bias"][0]))
