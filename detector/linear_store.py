@@ -4,6 +4,7 @@ in safetensors, the config (a dataclass) beside it as JSON. Never pickle."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,12 +23,18 @@ class LinearStage:
     bias: float
 
     def save(self, folder: Path) -> None:
+        """Write both files beside the model, each replaced atomically (an interrupted refit
+        leaves the previous stage, never half a file)."""
         from safetensors.numpy import save_file
 
         folder = Path(folder)
+        weights, config = folder / self.weights_file, folder / self.config_file
         save_file({"weights": self.weights, "bias": np.array([self.bias], dtype=np.float32)},
-                  str(folder / self.weights_file))
-        (folder / self.config_file).write_text(json.dumps(asdict(self.config), indent=2) + "\n", encoding="utf-8")
+                  str(weights.with_name(weights.name + ".tmp")))
+        config.with_name(config.name + ".tmp").write_text(json.dumps(asdict(self.config), indent=2) + "\n",
+                                                         encoding="utf-8")
+        os.replace(weights.with_name(weights.name + ".tmp"), weights)
+        os.replace(config.with_name(config.name + ".tmp"), config)
 
     @classmethod
     def load(cls, folder: Path):
