@@ -14,6 +14,14 @@ def encoder():
     return Encoder.load(prefix=PASSAGE_PREFIX)
 
 
+@pytest.fixture(scope="session")
+def det():
+    """The shipped detector, loaded once for the whole run."""
+    from detector import Detector
+
+    return Detector.load()
+
+
 @pytest.fixture
 def dev_path():
     if not SHARED_DEV.is_file():

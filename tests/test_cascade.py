@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from detector import Detector
 from detector.detector import DEFAULT_MODEL, model_logits
 from detector.early_exit import Probe, staged_logits
 from detector.normalize import normalize
@@ -21,42 +20,37 @@ RECRUITING = [
 
 
 @pytest.fixture(scope="module")
-def detector():
-    return Detector.load()
-
-
-@pytest.fixture(scope="module")
 def scorer():
     return ChunkScorer.load()
 
 
-def test_the_staged_encoder_without_a_probe_is_the_whole_model(detector):
+def test_the_staged_encoder_without_a_probe_is_the_whole_model(det):
     texts = [normalize(t) for t in RECRUITING + ["Who's up for football on Sunday?", "word " * 900]]
-    full = model_logits(detector.net, texts, batch_size=4)
-    staged = staged_logits(detector.net, texts, None, batch_size=4)
+    full = model_logits(det.net, texts, batch_size=4)
+    staged = staged_logits(det.net, texts, None, batch_size=4)
     assert staged.passed.all()
     np.testing.assert_array_equal(staged.logits, full)
 
 
-def test_a_post_the_probe_passes_gets_exactly_the_whole_models_scores(detector):
+def test_a_post_the_probe_passes_gets_exactly_the_whole_models_scores(det):
     probe = Probe.load(DEFAULT_MODEL)
     texts = [normalize(t) for t in RECRUITING + ["Selling my old bike, 80 euros, pick up only", "Happy birthday mum!"]]
-    staged = staged_logits(detector.net, texts, probe, batch_size=3)
-    full = model_logits(detector.net, texts, batch_size=3)
+    staged = staged_logits(det.net, texts, probe, batch_size=3)
+    full = model_logits(det.net, texts, batch_size=3)
     assert staged.passed[: len(RECRUITING)].all()
     np.testing.assert_allclose(staged.logits[staged.passed], full[staged.passed], atol=1e-5)
     assert np.isneginf(staged.logits[~staged.passed]).all()
     assert (staged.probe_logits[~staged.passed] < probe.config.gate).all()
 
 
-def test_the_cascade_keeps_the_transformers_recall_and_clears_ordinary_posts(scorer, detector):
+def test_the_cascade_keeps_the_transformers_recall_and_clears_ordinary_posts(scorer, det):
     """On the bundled test split, training and test-only languages alike."""
     splits = read_splits()
     test = [r for r in read_corpus() if splits[r.id] == "test" and (r.is_recruitment or not r.note.startswith("ordinary"))]
     ordinary = read_ordinary("held_out")[:150]
     posts = test + ordinary
     cascade = scorer.score([InputRow(i + 1, p.id, p.text) for i, p in enumerate(posts)]).records
-    alone = detector.predict([p.text for p in test], batch_size=32)
+    alone = det.predict([p.text for p in test], batch_size=32)
     flagged_alone = {p.id for p, pred in zip(test, alone) if pred.flagged}
     lost = flagged_alone - {r.id for r in cascade if r.flagged}
     assert len(flagged_alone) > 300 and len(lost) <= 0.005 * len(flagged_alone)  # within 0.5 recall points

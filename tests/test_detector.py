@@ -4,9 +4,7 @@ import json
 import socket
 
 import numpy as np
-import pytest
 
-from detector import Detector
 from detector.records import Prediction
 
 CLEAR_RECRUITMENT = [
@@ -25,11 +23,6 @@ CLEAR_BENIGN = [
     "Vi söker sommarjobbare till kommunens parkförvaltning, 16–18 år, lön enligt avtal. Ansök via kommunens webbplats.",
     "Ze boden me 500 euro om een tas vast te houden, ik zei nee en heb het gemeld bij de politie.",
 ]
-
-
-@pytest.fixture(scope="module")
-def det():
-    return Detector.load()
 
 
 def test_prediction_has_exactly_the_agreed_fields(det):
