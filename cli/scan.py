@@ -19,6 +19,12 @@ class Engine(str, Enum):
     ray = "ray"
 
 
+class Precision(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
 class Format(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
@@ -69,6 +75,7 @@ def scan_command(
     input_format: Optional[Format] = typer.Option(None, help="Input format (default: from the input's extension)."),
     engine: Engine = typer.Option(Engine.local, help="local, or ray (cluster from RAY_ADDRESS; a local Ray otherwise)."),
     device: str = typer.Option("cpu", help="cpu or cuda"),
+    precision: Precision = typer.Option(Precision.auto, help="The transformer's number format: auto is bf16 where the CPU or GPU has it natively, fp32 elsewhere."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted scan into the same output."),
     cascade: bool = typer.Option(True, "--cascade/--no-cascade", help="Let the cheap stages (lexical screen, lower-layer probe) clear plainly ordinary posts."),
     with_text: bool = typer.Option(False, "--with-text", help="Copy each post's text into its record (to push the output to annotators)."),
@@ -103,9 +110,11 @@ def scan_command(
 
             console.print(f"Ray cluster: {os.environ.get('RAY_ADDRESS') or 'a local Ray instance'}")
             result = run_ray_scan(opts, model=model, policy=policy, cascade=cascade, device=device,
-                                  batch_size=batch_size, actors=actors, gpus_per_actor=gpus_per_actor)
+                                  batch_size=batch_size, actors=actors, gpus_per_actor=gpus_per_actor,
+                                  precision=precision.value)
         else:
-            result = _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=threads != 1)
+            result = _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=threads != 1,
+                                precision=precision.value)
     except (InputError, ScanError, PolicyError, FileNotFoundError) as exc:
         raise fail(str(exc), 2)
     except Exception:
@@ -126,13 +135,15 @@ def scan_command(
         raise fail(f"rows in ({result.summary.rows_in}) != scored + errors", 3)
 
 
-def _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=True):
+def _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=True, precision="auto"):
     from detector.scan.local import run_scan
     from detector.scan.scorer import ChunkScorer
 
-    scorer = ChunkScorer.load(model, policy, cascade=cascade, device=device, batch_size=batch_size)
+    scorer = ChunkScorer.load(model, policy, cascade=cascade, device=device, batch_size=batch_size,
+                              precision=precision)
+    # bf16 and fp32 scores differ in the last digits: a resumed scan must use the one it started with.
     identity = {"model_version": scorer.model_version, "policy_version": scorer.policy_version,
-                "cascade": scorer.screen is not None}
+                "cascade": scorer.screen is not None, "precision": scorer.precision}
     columns = [TextColumn("[bold]scanning"), BarColumn(), TextColumn("{task.fields[rows]} rows"),
                TextColumn("{task.fields[rate]} posts/s"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn()]
     with Progress(*columns, console=console, transient=False) as bar:

@@ -111,10 +111,11 @@ def posts_datasource(path: str, fmt: str, text_field: str, id_field: str, block_
 class ScanActor:
     """One pool member: loads the detector once, then scores every batch it is given."""
 
-    def __init__(self, model, policy, cascade, device, batch_size):
+    def __init__(self, model, policy, cascade, device, batch_size, precision="auto"):
         from .scorer import ChunkScorer
 
-        self.scorer = ChunkScorer.load(model, policy, cascade=cascade, device=device, batch_size=batch_size)
+        self.scorer = ChunkScorer.load(model, policy, cascade=cascade, device=device, batch_size=batch_size,
+                                       precision=precision)
 
     def __call__(self, batch):
         import pyarrow as pa
@@ -140,7 +141,8 @@ class ScanActor:
 
 
 def run_ray_scan(opts: ScanOptions, model=None, policy=None, cascade: bool = True, device: str = "cpu",
-                 batch_size: int = 64, actors: int = 2, gpus_per_actor: float = 0.0, ray_init: dict | None = None) -> ScanResult:
+                 batch_size: int = 64, actors: int = 2, gpus_per_actor: float = 0.0, ray_init: dict | None = None,
+                 precision: str = "auto") -> ScanResult:
     import ray
 
     from .local import ScanError
@@ -162,7 +164,8 @@ def run_ray_scan(opts: ScanOptions, model=None, policy=None, cascade: bool = Tru
     ctx.execution_options.preserve_order = True  # output rows in input order, like the local engine
     ds = ray.data.read_datasource(posts_datasource(opts.input, fin, opts.text_field, opts.id_field))
     ds = ds.map_batches(ScanActor, fn_constructor_kwargs=dict(model=model, policy=policy, cascade=cascade,
-                                                              device=device, batch_size=batch_size),
+                                                              device=device, batch_size=batch_size,
+                                                              precision=precision),
                         batch_size=opts.chunk_size, batch_format="pyarrow", concurrency=actors,
                         num_gpus=gpus_per_actor or None)
     Path(opts.output).parent.mkdir(parents=True, exist_ok=True)

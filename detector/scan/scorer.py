@@ -14,6 +14,7 @@ import numpy as np
 from detector.early_exit import staged_logits
 from detector.langid import identify
 from detector.normalize import normalize
+from detector.precision import autocast, resolve_precision
 from detector.records import Prediction
 from detector.signals import Signal, find_signals, signal_types
 
@@ -66,14 +67,17 @@ def score_ahead(scorer, chunks: Iterable[T], rows_of: Callable[[T], list[InputRo
 class ChunkScorer:
     """Everything a worker needs, loaded once: the detector, its screen and probe, the policy."""
 
-    def __init__(self, detector, engine, screen=None, batch_size: int = 64, probe=None):
+    def __init__(self, detector, engine, screen=None, batch_size: int = 64, probe=None, precision: str = "auto"):
         self.detector, self.engine, self.screen, self.batch_size = detector, engine, screen, batch_size
         self.probe = probe
+        self.device = str(next(detector.net.parameters()).device)
+        self.precision = resolve_precision(precision, self.device)  # 'fp32' or 'bf16'
         self.model_version = detector.version
         self.policy_version = engine.policy_version
 
     @classmethod
-    def load(cls, model=None, policy=None, cascade: bool = True, device: str = "cpu", batch_size: int = 64):
+    def load(cls, model=None, policy=None, cascade: bool = True, device: str = "cpu", batch_size: int = 64,
+             precision: str = "auto"):
         from detector.detector import DEFAULT_MODEL, MODEL_ENV, Detector
         from detector.early_exit import Probe
         from detector.screen import Screen
@@ -84,7 +88,7 @@ class ChunkScorer:
         folder = Path(model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
         screen = Screen.load(folder) if cascade else None
         probe = Probe.load(folder) if cascade else None
-        return cls(det, PolicyEngine(load_policy(policy or DEFAULT_POLICY)), screen, batch_size, probe)
+        return cls(det, PolicyEngine(load_policy(policy or DEFAULT_POLICY)), screen, batch_size, probe, precision)
 
     def score(self, rows: list[InputRow]) -> ScoredChunk:
         return self.finish(self.prepare(rows))
@@ -115,8 +119,9 @@ class ChunkScorer:
         preds: list[Prediction | None] = [None] * len(rows)
         stages = ["screen"] * len(rows)
         if idx:
-            staged = staged_logits(self.detector.net, [prepared.normalized[i] for i in idx], self.probe,
-                                   self.batch_size, [langs[i] for i in idx])
+            with autocast(self.precision, self.device):
+                staged = staged_logits(self.detector.net, [prepared.normalized[i] for i in idx], self.probe,
+                                       self.batch_size, [langs[i] for i in idx])
             done = [k for k in range(len(idx)) if staged.passed[k]]
             for k, p in zip(done, self.detector.predictions(staged.logits[done], [texts[idx[k]] for k in done],
                                                             [langs[idx[k]] for k in done])):
