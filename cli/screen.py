@@ -33,6 +33,7 @@ def screen_command(
     console.print(f"screen and probe written to {model}. Screen: gate {f['gate']:.2f}; on validation "
                   f"{f['validation_must_pass_passed']:.1%} of the {f['must_pass']} posts that must reach the "
                   f"transformer do, and {f['validation_other_passed']:.1%} of the rest; "
-                  f"{f['held_out_ordinary_passed']:.1%} of held-out ordinary posts go on. Probe (after layer "
-                  f"{p['layer']}): gate {p['gate']:.2f}; {p['held_out_ordinary_reaching_all_layers']:.1%} of "
-                  f"held-out ordinary posts reach the last layers")
+                  f"{f['held_out_ordinary_passed']:.1%} of held-out ordinary posts go on. Probes (exits after layers "
+                  f"{', '.join(map(str, p['layers']))}): gates "
+                  f"{', '.join(format(e['gate'], '.2f') for e in p['exits'])}; {p['held_out_ordinary_reaching_all_layers']:.1%} "
+                  f"of held-out ordinary posts reach the last layers")

@@ -1,18 +1,22 @@
-"""The cascade's second stage: a probe on the transformer's own lower layers.
+"""The cascade's second stage: probes on the transformer's own layers, with early exits.
 
 The lexical screen clears posts whose words are plainly ordinary. Many that pass it are
 still ordinary (a bike courier job, a birthday with money in the card), and telling them
-apart needs context, which the transformer's first layers already have. The probe is a
-logistic regression on the mean-pooled hidden states after layer ``layer``; a window it
-scores below its gate stops there, and a window at or above the gate carries on through
-the remaining layers from where it stopped, so a post the probe passes costs no more than
-the full model alone. The gate is set when the probe is fitted: every validation post
-the transformer flags clears it with a margin.
+apart needs context, which the transformer's layers build up as they go. At each exit
+(after layers 2, 4 and 8 by default) a logistic regression on the mean-pooled hidden
+states scores every window still running; a window below that exit's gate stops there,
+and the others carry on from where they are, so a post that passes every exit costs no
+more than the whole model alone and gets exactly its scores. Early exits are cheap and
+coarse, later ones cost more and see more: of the validation posts the transformer does not
+flag, about three quarters get past the exit after layer 2, a third past the one after layer
+4, and one in twelve past the one after layer 8. Each gate is set when the probes are
+fitted (``training/screen.py``): every validation post the transformer flags clears every
+exit with a margin.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -21,47 +25,47 @@ from .linear_store import LinearStage
 
 PROBE_WEIGHTS = "probe.safetensors"
 PROBE_CONFIG = "probe.json"
+DEFAULT_EXITS = (2, 4, 8)
 
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    layer: int = 4  # hidden states after this many transformer layers
-    gate: float = 0.0  # a logit: windows below it skip the remaining layers
-    # Languages the probe was fitted on (None: treat every language as seen). Posts in other
-    # languages can score lower for the same content, so they get the wider ``unseen_gate``.
+    layers: list[int] = field(default_factory=lambda: list(DEFAULT_EXITS))  # an exit after each of these layers
+    gates: list[float] | None = None  # a logit per exit: windows below it stop there
+    # Languages the probes were fitted on (None: treat every language as seen). Posts in other
+    # languages can score lower for the same content, so they meet the wider ``unseen_gates``.
     languages: list[str] | None = None
-    unseen_gate: float | None = None
-    fitted: dict | None = None  # what it was fitted on and how it did (for the model card)
+    unseen_gates: list[float] | None = None
+    fitted: dict | None = None  # what they were fitted on and how they did (for the model card)
 
-    def gates(self, langs: Sequence[str] | None, n: int) -> np.ndarray:
-        """The gate for each of ``n`` posts, by language."""
-        gates = np.full(n, self.gate, dtype=np.float32)
-        if langs is not None and self.languages is not None and self.unseen_gate is not None:
+    def exit_gates(self, exit: int, langs: Sequence[str] | None, n: int) -> np.ndarray:
+        """The gate at exit number ``exit`` for each of ``n`` posts, by language."""
+        gates = np.full(n, (self.gates or [0.0] * len(self.layers))[exit], dtype=np.float32)
+        if langs is not None and self.languages is not None and self.unseen_gates is not None:
             seen = set(self.languages)
-            gates[[lang not in seen for lang in langs]] = self.unseen_gate
+            gates[[lang not in seen for lang in langs]] = self.unseen_gates[exit]
         return gates
 
 
 class Probe(LinearStage):
+    """One logistic regression per exit: ``weights`` (exits, hidden), ``bias`` (exits,)."""
+
     weights_file, config_file, config_class = PROBE_WEIGHTS, PROBE_CONFIG, ProbeConfig
 
-    def __init__(self, config: ProbeConfig, weights: np.ndarray, bias: float):
+    def __init__(self, config: ProbeConfig, weights: np.ndarray, bias):
         self.config = config
-        self.weights = np.asarray(weights, dtype=np.float32)
-        self.bias = float(bias)
+        self.weights = np.asarray(weights, dtype=np.float32).reshape(len(config.layers), -1)
+        self.bias = np.asarray(bias, dtype=np.float32).reshape(len(config.layers))
 
-    def logits(self, pooled: np.ndarray) -> np.ndarray:
-        return np.asarray(pooled, dtype=np.float32) @ self.weights + self.bias
+    def logits(self, exit: int, pooled: np.ndarray) -> np.ndarray:
+        return np.asarray(pooled, dtype=np.float32) @ self.weights[exit] + self.bias[exit]
 
 
 class StagedEncoder:
-    """Runs a BERT-style encoder in two parts: layers [0, split) and [split, end)."""
+    """Runs a BERT-style encoder a span of layers at a time."""
 
-    def __init__(self, model, split: int):
-        layers = model.encoder.layer
-        if not 0 < split < len(layers):
-            raise ValueError(f"a probe after layer {split} needs an encoder of more layers (this one has {len(layers)})")
-        self.model, self.split = model, split
+    def __init__(self, model):
+        self.model, self.n_layers = model, len(model.encoder.layer)
 
     def _mask(self, hidden, attention_mask):
         """The attention mask in the form this transformers version's layers expect."""
@@ -71,19 +75,22 @@ class StagedEncoder:
                                              embedding_output=hidden, encoder_hidden_states=None, cache=None)[0]
         return m.get_extended_attention_mask(attention_mask, attention_mask.shape)
 
-    def _run(self, hidden, attention_mask, layers):
+    def embed(self, input_ids):
+        return self.model.embeddings(input_ids=input_ids)
+
+    def run(self, hidden, attention_mask, start: int, end: int):
+        """Hidden states after layer ``end``, from those after layer ``start``."""
         mask = self._mask(hidden, attention_mask)
-        for layer in layers:
+        for layer in self.model.encoder.layer[start:end]:
             out = layer(hidden, mask)
             hidden = out[0] if isinstance(out, tuple) else out
         return hidden
 
-    def lower(self, input_ids, attention_mask):
-        hidden = self.model.embeddings(input_ids=input_ids)
-        return self._run(hidden, attention_mask, self.model.encoder.layer[: self.split])
 
-    def upper(self, hidden, attention_mask):
-        return self._run(hidden, attention_mask, self.model.encoder.layer[self.split :])
+def check_exits(layers: Sequence[int], n_layers: int) -> None:
+    """Exits are increasing layer numbers, 0 (the embeddings) to ``n_layers - 1``."""
+    if not layers or list(layers) != sorted(set(layers)) or not 0 <= layers[0] or not layers[-1] < n_layers:
+        raise ValueError(f"probe exits must be increasing layers between 0 and {n_layers - 1}, not {list(layers)}")
 
 
 def net_windows(net, texts: Sequence[str]):
@@ -97,15 +104,25 @@ def net_windows(net, texts: Sequence[str]):
 @dataclass
 class StagedResult:
     logits: np.ndarray  # (n, heads): the full model's head logits; -inf rows where no window passed
-    probe_logits: np.ndarray  # (n,): each post's highest window probe logit
+    probe_logits: np.ndarray  # (n,): each post's highest window logit at the last exit its windows reached
     passed: np.ndarray  # (n,) bool: at least one window went through every layer
+
+
+def _trim(hidden, mask, keep: np.ndarray):
+    """The kept rows, without the padding columns none of them needs (rows are padded at the end)."""
+    import torch
+
+    sel = torch.from_numpy(np.flatnonzero(keep)).to(hidden.device)
+    hidden, mask = hidden[sel], mask[sel]
+    real = int(mask.sum(1).max())
+    return hidden[:, :real], mask[:, :real]
 
 
 def staged_logits(net, texts: Sequence[str], probe: Probe | None, batch_size: int = 32,
                   langs: Sequence[str] | None = None) -> StagedResult:
-    """Head logits of already-normalised texts, with windows below the probe's gate stopped early.
+    """Head logits of already-normalised texts, with windows below a probe's gate stopped early.
 
-    ``langs`` (one per text) picks each post's gate (see ``ProbeConfig.gates``). With
+    ``langs`` (one per text) picks each post's gates (see ``ProbeConfig.exit_gates``). With
     ``probe=None`` every window runs the whole encoder (the result then equals
     ``detector.model_logits``) and ``probe_logits`` is all zeros.
     """
@@ -115,29 +132,32 @@ def staged_logits(net, texts: Sequence[str], probe: Probe | None, batch_size: in
 
     windows = net_windows(net, texts)
     n_rows, n_out = len(windows.rows), net.heads.out_features
-    split = probe.config.layer if probe is not None else len(net.encoder.encoder.layer) // 2
-    staged = StagedEncoder(net.encoder, split)
+    staged = StagedEncoder(net.encoder)
+    exits = list(probe.config.layers) if probe is not None else []
+    if exits:
+        check_exits(exits, staged.n_layers)
+    owner = np.asarray(windows.owner, dtype=int)
+    row_gates = [probe.config.exit_gates(k, langs, len(texts))[owner] for k in range(len(exits))]
     row_logits = np.full((n_rows, n_out), -np.inf, dtype=np.float32)
     row_probe = np.zeros(n_rows, dtype=np.float32)
-    owner = np.asarray(windows.owner, dtype=int)
-    row_gate = probe.config.gates(langs, len(texts))[owner] if probe is not None else None
     device = next(net.parameters()).device
     with torch.inference_mode():
         for idx, ids, mask in windows.batches(net.tokenizer.pad_token_id, batch_size):
-            ids, mask = ids.to(device), mask.to(device)
-            hidden = staged.lower(ids, mask)
-            keep = np.ones(len(idx), dtype=bool)
-            if probe is not None:
-                row_probe[idx] = probe.logits(mean_pool(hidden, mask).float().cpu().numpy())
-                keep = row_probe[idx] >= row_gate[idx]
-            if not keep.any():
-                continue
-            sel = torch.from_numpy(np.flatnonzero(keep)).to(device)
-            hidden, mask = hidden[sel], mask[sel]
-            real = int(mask.sum(1).max())  # rows are padded at the end: drop columns no kept row needs
-            hidden, mask = hidden[:, :real], mask[:, :real]
-            pooled = mean_pool(staged.upper(hidden, mask), mask)
-            row_logits[np.asarray(idx)[keep]] = net.heads(pooled).float().cpu().numpy()
+            idx, mask = np.asarray(idx), mask.to(device)
+            hidden, at = staged.embed(ids.to(device)), 0
+            for k, layer in enumerate(exits):
+                hidden = staged.run(hidden, mask, at, layer)
+                at = layer
+                row_probe[idx] = probe.logits(k, mean_pool(hidden, mask).float().cpu().numpy())
+                keep = row_probe[idx] >= row_gates[k][idx]
+                if not keep.all():
+                    idx = idx[keep]
+                    if not len(idx):
+                        break
+                    hidden, mask = _trim(hidden, mask, keep)
+            else:
+                pooled = mean_pool(staged.run(hidden, mask, at, staged.n_layers), mask)
+                row_logits[idx] = net.heads(pooled).float().cpu().numpy()
     logits = np.full((len(texts), n_out), -np.inf, dtype=np.float32)
     probe_logits = np.full(len(texts), -np.inf, dtype=np.float32)
     np.maximum.at(logits, owner, row_logits)
@@ -145,21 +165,25 @@ def staged_logits(net, texts: Sequence[str], probe: Probe | None, batch_size: in
     return StagedResult(logits, probe_logits, np.isfinite(logits[:, 0]))
 
 
-def layer_pooled(net, texts: Sequence[str], layer: int, batch_size: int = 32) -> np.ndarray:
-    """Mean-pooled hidden states after ``layer`` layers, one row per window, and each row's text.
+def layer_pooled(net, texts: Sequence[str], layers: Sequence[int], batch_size: int = 32):
+    """Mean-pooled hidden states after each of ``layers``, one row per window, and each row's text.
 
-    Returned as (pooled (rows, hidden), owner (rows,)): the probe is fitted on windows.
+    Returned as ({layer: pooled (rows, hidden)}, owner (rows,)): the probes are fitted on windows.
     """
     import torch
 
     from .backbone import mean_pool
 
     windows = net_windows(net, texts)
-    staged = StagedEncoder(net.encoder, layer)
-    out = np.zeros((len(windows.rows), net.encoder.config.hidden_size), dtype=np.float32)
+    staged = StagedEncoder(net.encoder)
+    check_exits(layers, staged.n_layers + 1)
+    out = {layer: np.zeros((len(windows.rows), net.encoder.config.hidden_size), dtype=np.float32) for layer in layers}
     device = next(net.parameters()).device
     with torch.inference_mode():
         for idx, ids, mask in windows.batches(net.tokenizer.pad_token_id, batch_size):
             mask = mask.to(device)
-            out[idx] = mean_pool(staged.lower(ids.to(device), mask), mask).float().cpu().numpy()
+            hidden, at = staged.embed(ids.to(device)), 0
+            for layer in layers:
+                hidden, at = staged.run(hidden, mask, at, layer), layer
+                out[layer][idx] = mean_pool(hidden, mask).float().cpu().numpy()
     return out, np.asarray(windows.owner, dtype=int)

@@ -1,5 +1,5 @@
-"""Storage for the cascade's linear stages (``Screen``, ``Probe``): one weight vector and a bias
-in safetensors, the config (a dataclass) beside it as JSON. Never pickle."""
+"""Storage for the cascade's linear stages (``Screen``, ``Probe``): weights and biases (one
+per output) in safetensors, the config (a dataclass) beside it as JSON. Never pickle."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class LinearStage:
 
     config: object
     weights: np.ndarray
-    bias: float
+    bias: float | np.ndarray
 
     def save(self, folder: Path) -> None:
         """Write both files beside the model, each replaced atomically (an interrupted refit
@@ -29,7 +29,7 @@ class LinearStage:
 
         folder = Path(folder)
         weights, config = folder / self.weights_file, folder / self.config_file
-        save_file({"weights": self.weights, "bias": np.array([self.bias], dtype=np.float32)},
+        save_file({"weights": self.weights, "bias": np.atleast_1d(np.asarray(self.bias, dtype=np.float32))},
                   str(weights.with_name(weights.name + ".tmp")))
         config.with_name(config.name + ".tmp").write_text(json.dumps(asdict(self.config), indent=2) + "\n",
                                                          encoding="utf-8")
@@ -44,6 +44,11 @@ class LinearStage:
         folder = Path(folder)
         if not (folder / cls.config_file).is_file():
             return None
-        config = cls.config_class(**json.loads((folder / cls.config_file).read_text(encoding="utf-8")))
+        try:
+            config = cls.config_class(**json.loads((folder / cls.config_file).read_text(encoding="utf-8")))
+        except TypeError as exc:  # fields of another version
+            raise ValueError(f"{folder / cls.config_file}: {exc}; refit the cascade with "
+                             f"`recruitwatch screen {folder}`") from exc
         tensors = load_file(str(folder / cls.weights_file))
-        return cls(config, tensors["weights"], float(tensors["bias"][0]))
+        bias = tensors["bias"]  # one per output (the screen has one, the probe one per exit)
+        return cls(config, tensors["weights"], float(bias[0]) if bias.size == 1 else bias)

@@ -31,8 +31,8 @@ def test_tiny_training_run_end_to_end(tmp_path):
     assert set(cfg["category_thresholds"]) == set(CATEGORIES)
     # The scan's cheap stages are fitted with the model.
     screen, probe = Screen.load(tmp_path / "m"), Probe.load(tmp_path / "m")
-    assert screen is not None and probe is not None and np.isfinite(probe.config.gate)
-    assert probe.weights.shape == (det.net.encoder.config.hidden_size,)
+    assert screen is not None and probe is not None and np.isfinite(probe.config.gates).all()
+    assert probe.weights.shape == (len(probe.config.layers), det.net.encoder.config.hidden_size)
     # What was saved is what loads: a second load scores identically.
     again = Detector.load(tmp_path / "m").scores(["Quick cash tonight, DM me"])["recruitment"]
     assert np.allclose(again, [preds[0].recruitment], atol=1e-6)

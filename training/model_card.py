@@ -73,14 +73,19 @@ def _cascade_lines(model_dir: Path) -> list[str]:
     probe = json.loads(probe_file.read_text(encoding="utf-8")).get("fitted") or {}
     return [
         f"- Batch scans (`recruitwatch scan`) put two cheap stages in front of the whole model: a lexical "
-        f"screen over hashed character n-grams (`screen.safetensors`) and a logistic-regression probe on the "
-        f"mean-pooled hidden states after layer {probe.get('layer', '?')} (`probe.safetensors`); posts the probe "
-        f"passes continue from that layer. Both gates let through every one of the {probe.get('must_pass', '?')} "
-        f"validation posts the model flags, with a margin; "
+        f"screen over hashed character n-grams (`screen.safetensors`), then early exits: logistic-regression "
+        f"probes on the mean-pooled hidden states after layers {', '.join(map(str, probe.get('layers', ['?'])))} "
+        f"(`probe.safetensors`); a post stops at the first exit it scores below, and posts that pass an exit "
+        f"continue from that layer. Every gate lets through each of the {probe.get('must_pass', '?')} "
+        f"validation posts the model flags (the exits also all but "
+        f"{probe.get('exit_training_loss_allowed', float('nan')):.1%} of the "
+        f"{probe.get('training_must_pass', '?')} training posts it flags), with a margin; "
         f"{screen.get('held_out_ordinary_passed', float('nan')):.0%} of held-out ordinary posts pass the screen "
         f"and {probe.get('held_out_ordinary_reaching_all_layers', float('nan')):.0%} reach the last layers. "
-        "Posts in languages the stages were not fitted on skip the screen and meet a wider probe gate "
-        "(set by leaving each training language out in turn). `Detector.predict` always runs the whole model.",
+        "Posts in languages the stages were not fitted on skip the screen and meet wider probe gates "
+        "(set by leaving each training language out in turn). Scans run the transformer in bf16 where the CPU "
+        "or GPU has it natively (`--precision`); `Detector.predict` and the figures above are fp32 and always "
+        "run the whole model.",
     ]
 
 
