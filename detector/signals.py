@@ -168,7 +168,7 @@ class TokenGate:
     def __init__(self):
         self._spec_ids: dict[str, int] = {}
         self.patterns: list[tuple[frozenset[int], str]] = []  # required spec ids, and the pattern's group
-        self._cache: dict[str, frozenset[int]] = {}
+        self._cache: dict[int, frozenset[int]] = {}  # by the word's orth id
         # Word-list specs are answered by lookup; LOWER regexes share one combined pre-check.
         self._lookup: dict[str, dict[str, set[int]]] = {"LOWER": {}, "TEXT": {}}
         self._regexes: list[tuple[int, dict, str]] = []
@@ -213,7 +213,8 @@ class TokenGate:
         return self._any_regex
 
     def _satisfied(self, token) -> frozenset[int]:
-        got = self._cache.get(token.text)
+        """Spec ids a word satisfies (``token``: a spaCy Token or Lexeme; specs read only word-level attributes)."""
+        got = self._cache.get(token.orth)
         if got is None:
             if len(self._cache) >= self.MAX_CACHE:
                 self._cache.clear()
@@ -223,16 +224,21 @@ class TokenGate:
                 ids.update(i for i, spec, _ in self._regexes if _spec_holds(spec, token))
             ids.update(i for i, spec in self._other if _spec_holds(spec, token))
             got = frozenset(ids)
-            self._cache[token.text] = got
+            self._cache[token.orth] = got
         return got
 
     def feasible_groups(self, doc) -> set[str]:
         """The groups with at least one pattern that could match ``doc``."""
         if not self.patterns:
             return set()
+        from spacy.attrs import ORTH
+
         seen: set[int] = set()
-        for token in doc:
-            seen |= self._satisfied(token)
+        vocab = doc.vocab
+        # Distinct words as ids: building a Token object per token cost more than the check itself.
+        for orth in set(doc.to_array(ORTH).tolist()) if len(doc) else ():
+            got = self._cache.get(orth)
+            seen |= got if got is not None else self._satisfied(vocab[orth])
         return {group for required, group in self.patterns if required <= seen}
 
 
