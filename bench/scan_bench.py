@@ -3,9 +3,10 @@
     .venv/bin/python bench/scan_bench.py [--posts 3000] [--baseline-posts 300] [--out bench/results/scan.json]
 
 Each system runs in its own process (so peak memory is its own) on the same stream:
-(a) ours: `recruitwatch scan`'s chunk scorer (cascade of lexical screen, lower-layer probe and
-    transformer; length-sorted batches; inference mode; the next chunk prepared in a thread),
-    also without the cascade, at 1 and 2 threads, after a warm-up on other posts;
+(a) ours: `recruitwatch scan`'s chunk scorer (cascade of lexical screen, probes with early exits
+    and transformer; bf16 where the CPU has it; length-sorted batches; inference mode; the next
+    chunk prepared in a thread) at 1 and 2 threads, and at 2 threads also without the cascade
+    and in fp32, after a warm-up on other posts;
 (b) the same fine-tuned encoder exported as a Hugging Face `BertForSequenceClassification`
     and called through `pipeline("text-classification")` one post at a time, as a user would;
 (c) a Detoxify-class model: XLM-R base architecture (random weights: timing only), batches of
@@ -96,11 +97,12 @@ def run_system(system: str, kind: str, n: int, threads: int, hf_dir: str | None)
 
     torch.set_num_threads(threads)
     texts = stream(kind, n)
-    if system in ("ours", "ours-no-cascade"):
+    if system in ("ours", "ours-no-cascade", "ours-fp32"):
         from detector.scan.records import InputRow
         from detector.scan.scorer import ChunkScorer, score_ahead
 
-        scorer = ChunkScorer.load(cascade=system == "ours", batch_size=BATCH)
+        scorer = ChunkScorer.load(cascade=system != "ours-no-cascade", batch_size=BATCH,
+                                  precision="fp32" if system == "ours-fp32" else "auto")
         # Warm-up on other posts of the same kind: spaCy's per-language tokenizers and the
         # matchers' word caches fill in the first few hundred posts of a scan of millions;
         # timing them would measure start-up, not throughput.
@@ -113,7 +115,8 @@ def run_system(system: str, kind: str, n: int, threads: int, hf_dir: str | None)
             for r in out.records:
                 stages[r.stage] += 1
         seconds = time.perf_counter() - start
-        extra = {"to_transformer": stages["model"] / len(texts), "to_probe": (stages["model"] + stages["probe"]) / len(texts)}
+        extra = {"to_transformer": stages["model"] / len(texts), "to_probe": (stages["model"] + stages["probe"]) / len(texts),
+                 "precision": scorer.precision}
     elif system == "pipeline":
         from transformers import pipeline
 
@@ -155,11 +158,15 @@ def cascade_recall(recs) -> dict:
 
     y = np.array([r.label == "recruitment" for r in recs])
     out, flagged = {}, {}
-    for name, cascade in (("transformer alone", False), ("cascade", True)):
-        scored = ChunkScorer.load(cascade=cascade).score([InputRow(i, r.id, r.text) for i, r in enumerate(recs)])
+    # The reference is the transformer alone in fp32 (the precision of the model card's
+    # figures); the cascade runs as a scan does, in the scan's default precision.
+    for name, cascade, precision in (("transformer alone", False, "fp32"), ("cascade", True, "auto")):
+        scorer = ChunkScorer.load(cascade=cascade, precision=precision)
+        scored = scorer.score([InputRow(i, r.id, r.text) for i, r in enumerate(recs)])
         flagged[name] = np.array([r.flagged for r in scored.records])
         out[name] = {"recall": float(flagged[name][y].mean()), "fpr": float(flagged[name][~y].mean()),
-                     "to_transformer": float(np.mean([r.stage == "model" for r in scored.records]))}
+                     "to_transformer": float(np.mean([r.stage == "model" for r in scored.records])),
+                     "precision": scorer.precision}
     out["recall_drop_points"] = 100 * (out["transformer alone"]["recall"] - out["cascade"]["recall"])
     lost = flagged["transformer alone"] & ~flagged["cascade"]
     out["flagged_alone"] = int(flagged["transformer alone"].sum())
@@ -198,6 +205,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         export_hf(Path(tmp))
         plan = [("ours", s, args.posts, t) for s in STREAMS for t in (1, 2)]
+        plan += [("ours-fp32", s, args.posts, 2) for s in STREAMS]
         plan += [("ours-no-cascade", s, args.baseline_posts * 2, 2) for s in STREAMS]
         plan += [(b, s, args.baseline_posts, t) for b in ("pipeline", "xlmr-base") for s in STREAMS for t in (1, 2)]
         for system, kind, n, threads in plan:
@@ -218,6 +226,7 @@ def main() -> None:
 
     ratios = {kind: {"ours / pipeline": rate("ours", kind) / rate("pipeline", kind),
                      "ours / xlmr-base": rate("ours", kind) / rate("xlmr-base", kind),
+                     "ours in fp32 / pipeline": rate("ours-fp32", kind) / rate("pipeline", kind),
                      "ours without cascade / pipeline": rate("ours-no-cascade", kind) / rate("pipeline", kind)}
               for kind in STREAMS}
     result = {"runs": runs, "ratios_at_2_threads": ratios, **cascade_on_dev_and_test(),
