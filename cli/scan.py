@@ -43,7 +43,7 @@ def summary_table(summary, result_paths: dict[str, str]) -> list:
     head.add_row("flagged by the model", f"{s.flagged} ({s.flagged / max(s.scored, 1):.1%})")
     head.add_row("through the whole transformer", f"{s.stages.get('model', 0)} "
                  f"({s.stages.get('model', 0) / max(s.scored, 1):.1%}); cleared by the lexical screen: "
-                 f"{s.stages.get('screen', 0)}, by the lower-layer probe: {s.stages.get('probe', 0)}")
+                 f"{s.stages.get('screen', 0)}, at an early exit: {s.stages.get('probe', 0)}")
     head.add_row("time", f"{s.seconds:.1f} s ({s.rows_in / max(s.seconds, 1e-9):.0f} posts/s)")
     out.append(head)
     for title, counter in (("action", s.actions), ("flagged category", s.categories), ("language", s.languages)):
@@ -77,7 +77,7 @@ def scan_command(
     device: str = typer.Option("cpu", help="cpu or cuda"),
     precision: Precision = typer.Option(Precision.auto, help="The transformer's number format: auto is bf16 where the CPU or GPU has it natively, fp32 elsewhere."),
     resume: bool = typer.Option(False, "--resume", help="Continue an interrupted scan into the same output."),
-    cascade: bool = typer.Option(True, "--cascade/--no-cascade", help="Let the cheap stages (lexical screen, lower-layer probe) clear plainly ordinary posts."),
+    cascade: bool = typer.Option(True, "--cascade/--no-cascade", help="Let the cheap stages (lexical screen, early exits) clear plainly ordinary posts."),
     with_text: bool = typer.Option(False, "--with-text", help="Copy each post's text into its record (to push the output to annotators)."),
     chunk_size: int = typer.Option(1024, min=1, help="Rows per chunk: the unit of checkpointing."),
     batch_size: int = typer.Option(64, min=1, help="Texts per transformer batch."),

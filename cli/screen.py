@@ -13,7 +13,7 @@ from ._app import app, console, fail
 def screen_command(
     model: Path = typer.Argument(..., help="Model folder (e.g. detector/models/recruitwatch-base)."),
 ) -> None:
-    """(Re)fit the lexical screen and the lower-layer probe on the corpus train split plus the bundled ordinary posts.
+    """(Re)fit the lexical screen and the early-exit probes on the corpus train split plus the bundled ordinary posts.
 
     `recruitwatch train` does this itself; use this for a model trained without it.
     """

@@ -3,7 +3,7 @@
 On a platform stream most posts are ordinary (school, football, a sofa for sale); the
 transformer only needs to see the ones that could plausibly recruit. The screen scores a
 post in microseconds, and posts it scores below its gate skip the transformer (the others
-meet the lower-layer probe next, ``early_exit.py``). The gate is set low on purpose, when
+meet the early exits next, ``early_exit.py``). The gate is set low on purpose, when
 the screen is fitted: every validation recruitment post the transformer flags clears it
 with a margin, and posts in languages it was not fitted on always go on. Hashing (not a
 fitted vocabulary) keeps the stored model to one weight vector in safetensors.

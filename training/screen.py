@@ -1,5 +1,5 @@
 """Fit the cascade's first stages for a trained model folder: the lexical screen
-(``detector.screen``) and the lower-layer probe (``detector.early_exit``)."""
+(``detector.screen``) and the early-exit probes (``detector.early_exit``)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-# Scored by the whole transformer, cleared by its lower-layer probe, or by the lexical screen alone.
+# Scored by the whole transformer, stopped at one of its early exits, or cleared by the lexical screen alone.
 STAGES = ("model", "probe", "screen")
 
 
