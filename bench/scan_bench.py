@@ -4,9 +4,9 @@
 
 Each system runs in its own process (so peak memory is its own) on the same stream:
 (a) ours: `recruitwatch scan`'s chunk scorer (cascade of lexical screen, probes with early exits
-    and transformer; bf16 where the CPU has it; length-sorted batches; inference mode; the next
-    chunk prepared in a thread) at 1 and 2 threads, and at 2 threads also without the cascade
-    and in fp32, after a warm-up on other posts;
+    and transformer; bf16 where the CPU has it; length-sorted batches; inference mode) at 1 and
+    2 threads, and at 2 threads also with the next chunk prepared in a thread
+    (--prepare-ahead), without the cascade and in fp32, after a warm-up on other posts;
 (b) the same fine-tuned encoder exported as a Hugging Face `BertForSequenceClassification`
     and called through `pipeline("text-classification")` one post at a time, as a user would;
 (c) a Detoxify-class model: XLM-R base architecture (random weights: timing only), batches of
@@ -97,7 +97,7 @@ def run_system(system: str, kind: str, n: int, threads: int, hf_dir: str | None)
 
     torch.set_num_threads(threads)
     texts = stream(kind, n)
-    if system in ("ours", "ours-no-cascade", "ours-fp32"):
+    if system in ("ours", "ours-no-cascade", "ours-fp32", "ours-prepare-ahead"):
         from detector.scan.records import InputRow
         from detector.scan.scorer import ChunkScorer, score_ahead
 
@@ -111,7 +111,8 @@ def run_system(system: str, kind: str, n: int, threads: int, hf_dir: str | None)
         stages = {"model": 0, "probe": 0, "screen": 0}
         chunks = [[InputRow(i + j, str(i + j), t) for j, t in enumerate(texts[i : i + 1024])]
                   for i in range(0, len(texts), 1024)]
-        for _, out in score_ahead(scorer, chunks, lambda c: c, ahead=threads > 1):  # as `recruitwatch scan --threads`
+        # As `recruitwatch scan` runs: the next chunk prepared in a thread only with --prepare-ahead.
+        for _, out in score_ahead(scorer, chunks, lambda c: c, ahead=system == "ours-prepare-ahead"):
             for r in out.records:
                 stages[r.stage] += 1
         seconds = time.perf_counter() - start
@@ -205,7 +206,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         export_hf(Path(tmp))
         plan = [("ours", s, args.posts, t) for s in STREAMS for t in (1, 2)]
-        plan += [("ours-fp32", s, args.posts, 2) for s in STREAMS]
+        plan += [(v, s, args.posts, 2) for v in ("ours-prepare-ahead", "ours-fp32") for s in STREAMS]
         plan += [("ours-no-cascade", s, args.baseline_posts * 2, 2) for s in STREAMS]
         plan += [(b, s, args.baseline_posts, t) for b in ("pipeline", "xlmr-base") for s in STREAMS for t in (1, 2)]
         for system, kind, n, threads in plan:
@@ -227,6 +228,7 @@ def main() -> None:
     ratios = {kind: {"ours / pipeline": rate("ours", kind) / rate("pipeline", kind),
                      "ours / xlmr-base": rate("ours", kind) / rate("xlmr-base", kind),
                      "ours in fp32 / pipeline": rate("ours-fp32", kind) / rate("pipeline", kind),
+                     "ours with --prepare-ahead / pipeline": rate("ours-prepare-ahead", kind) / rate("pipeline", kind),
                      "ours without cascade / pipeline": rate("ours-no-cascade", kind) / rate("pipeline", kind)}
               for kind in STREAMS}
     result = {"runs": runs, "ratios_at_2_threads": ratios, **cascade_on_dev_and_test(),

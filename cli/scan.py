@@ -81,7 +81,8 @@ def scan_command(
     with_text: bool = typer.Option(False, "--with-text", help="Copy each post's text into its record (to push the output to annotators)."),
     chunk_size: int = typer.Option(1024, min=1, help="Rows per chunk: the unit of checkpointing."),
     batch_size: int = typer.Option(64, min=1, help="Texts per transformer batch."),
-    threads: Optional[int] = typer.Option(None, min=1, help="Torch threads (default: all cores); above 1, one more thread prepares the next chunk."),
+    threads: Optional[int] = typer.Option(None, min=1, help="Torch threads (default: all cores)."),
+    prepare_ahead: bool = typer.Option(False, "--prepare-ahead", help="Prepare the next chunk (language, signals, screen) in a further thread while the transformer scores this one: for machines where torch leaves a core idle."),
     actors: int = typer.Option(2, min=1, help="Ray: detector actors in the pool."),
     gpus_per_actor: float = typer.Option(0.0, min=0.0, help="Ray: GPUs for each actor (use with --device cuda)."),
 ) -> None:
@@ -113,7 +114,7 @@ def scan_command(
                                   batch_size=batch_size, actors=actors, gpus_per_actor=gpus_per_actor,
                                   precision=precision.value)
         else:
-            result = _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=threads != 1,
+            result = _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=prepare_ahead,
                                 precision=precision.value)
     except (InputError, ScanError, PolicyError, FileNotFoundError) as exc:
         raise fail(str(exc), 2)
@@ -135,7 +136,7 @@ def scan_command(
         raise fail(f"rows in ({result.summary.rows_in}) != scored + errors", 3)
 
 
-def _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=True, precision="auto"):
+def _run_local(opts, model, policy, cascade, device, batch_size, resume, prepare_ahead=False, precision="auto"):
     from detector.scan.local import run_scan
     from detector.scan.scorer import ChunkScorer
 

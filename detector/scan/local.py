@@ -88,10 +88,11 @@ class ScanResult:
 
 def run_scan(opts: ScanOptions, scorer, identity: dict, resume: bool = False,
              on_progress: Callable[[Position, ScanSummary], None] | None = None,
-             prepare_ahead: bool = True) -> ScanResult:
+             prepare_ahead: bool = False) -> ScanResult:
     """Scan ``opts.input`` with ``scorer`` (a ``ChunkScorer``: ``prepare(rows)``, then ``finish``).
 
-    ``prepare_ahead`` prepares the next chunk in a thread while the transformer scores this one.
+    ``prepare_ahead`` prepares the next chunk in a thread while the transformer scores this one
+    (on 2 cores, with torch using both, it made scans slower: the thread competes for them).
 
     ``identity`` (model and policy versions, fields, cascade) must match the checkpoint's
     when resuming, so a resumed scan cannot mix the outputs of two configurations.
