@@ -9,6 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .langid import identify
+from .lexical import LexicalHeads
 from .model import DetectorConfig, DetectorNet
 from .normalize import normalize
 from .records import Prediction
@@ -52,10 +53,24 @@ def model_logits(net: DetectorNet, texts: Sequence[str], batch_size: int = 32) -
     return out
 
 
+def probabilities(config: DetectorConfig, logits: np.ndarray) -> dict[str, np.ndarray]:
+    """Calibrated probabilities from head logits, with a model's temperatures."""
+    recruitment = sigmoid(logits[:, 0] / config.temperature)
+    youth = sigmoid(logits[:, 1] / config.youth_temperature)
+    return {
+        "recruitment": recruitment,
+        # A youth head fitted on recruitment posts scores "aimed at young people, if it is
+        # recruitment"; the product is the chance of both, which the policies' rules read.
+        "youth": recruitment * youth if config.youth_given_recruitment else youth,
+        "categories": sigmoid(logits[:, 2:] / config.category_temperature),
+    }
+
+
 class Detector:
-    def __init__(self, net: DetectorNet):
+    def __init__(self, net: DetectorNet, lexical: LexicalHeads | None = None):
         self.net = net
         self.config: DetectorConfig = net.config
+        self.lexical = lexical
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None, device: str = "cpu") -> "Detector":
@@ -65,24 +80,29 @@ class Detector:
             raise FileNotFoundError(f"{folder} is not a recruitwatch model folder (no detector_config.json); "
                                     f"train one with `recruitwatch train`")
         net = DetectorNet.load(folder)
-        return cls(net.to(device))
+        return cls(net.to(device), LexicalHeads.load(folder))
 
     @property
     def version(self) -> str:
         return f"{self.config.name}@{self.config.version}"
 
+    def blend(self, transformer_logits: np.ndarray, normalized: Sequence[str]) -> np.ndarray:
+        """The model's head logits: the transformer's, blended with the lexical heads' when it has them."""
+        if self.lexical is None:
+            return transformer_logits
+        return self.lexical.blend(transformer_logits, normalized)
+
+    def logits(self, normalized: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Head logits (n, 2 + categories) of already-normalised texts: recruitment, youth, categories."""
+        return self.blend(model_logits(self.net, normalized, batch_size), normalized)
+
     def probabilities(self, logits: np.ndarray) -> dict[str, np.ndarray]:
-        """Calibrated probabilities from raw head logits (see ``model_logits``)."""
-        c = self.config
-        return {
-            "recruitment": sigmoid(logits[:, 0] / c.temperature),
-            "youth": sigmoid(logits[:, 1] / c.youth_temperature),
-            "categories": sigmoid(logits[:, 2:] / c.category_temperature),
-        }
+        """Calibrated probabilities from head logits (see ``logits``)."""
+        return probabilities(self.config, logits)
 
     def scores(self, texts: Sequence[str], batch_size: int = 32) -> dict[str, np.ndarray]:
         """Calibrated probabilities: ``recruitment`` (n,), ``categories`` (n, k), ``youth`` (n,)."""
-        return self.probabilities(model_logits(self.net, [normalize(t) for t in texts], batch_size))
+        return self.probabilities(self.logits([normalize(t) for t in texts], batch_size))
 
     def predict(self, texts: Iterable[str] | str, batch_size: int = 32,
                 langs: Sequence[str] | None = None) -> list[Prediction]:
@@ -92,11 +112,11 @@ class Detector:
             return []
         if langs is not None and len(langs) != len(texts):
             raise ValueError(f"got {len(langs)} languages for {len(texts)} texts")
-        return self.predictions(model_logits(self.net, [normalize(t) for t in texts], batch_size), texts, langs)
+        return self.predictions(self.logits([normalize(t) for t in texts], batch_size), texts, langs)
 
     def predictions(self, logits: np.ndarray, texts: Sequence[str],
                     langs: Sequence[str] | None = None) -> list[Prediction]:
-        """Typed predictions from raw head logits, at the model's thresholds."""
+        """Typed predictions from head logits (see ``logits``), at the model's thresholds."""
         s = self.probabilities(logits)
         c = self.config
         out = []

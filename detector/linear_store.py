@@ -1,5 +1,6 @@
-"""Storage for the cascade's linear stages (``Screen``, ``Probe``): weights and biases (one
-per output) in safetensors, the config (a dataclass) beside it as JSON. Never pickle."""
+"""Storage for the linear stages (``Screen``, ``Probe``, ``LexicalHeads``): weights, biases (one
+per output) and any other arrays in safetensors, the config (a dataclass) beside it as JSON.
+Never pickle."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class LinearStage:
     weights_file: str
     config_file: str
     config_class: type
+    extra_arrays: tuple[str, ...] = ()  # more arrays the constructor takes, by keyword
+    refit_command: str = "screen"  # the `recruitwatch` command that rebuilds this stage
 
     config: object
     weights: np.ndarray
@@ -29,8 +32,9 @@ class LinearStage:
 
         folder = Path(folder)
         weights, config = folder / self.weights_file, folder / self.config_file
-        save_file({"weights": self.weights, "bias": np.atleast_1d(np.asarray(self.bias, dtype=np.float32))},
-                  str(weights.with_name(weights.name + ".tmp")))
+        arrays = {"weights": self.weights, "bias": np.atleast_1d(np.asarray(self.bias, dtype=np.float32)),
+                  **{name: getattr(self, name) for name in self.extra_arrays}}
+        save_file(arrays, str(weights.with_name(weights.name + ".tmp")))
         config.with_name(config.name + ".tmp").write_text(json.dumps(asdict(self.config), indent=2) + "\n",
                                                          encoding="utf-8")
         os.replace(weights.with_name(weights.name + ".tmp"), weights)
@@ -47,8 +51,9 @@ class LinearStage:
         try:
             config = cls.config_class(**json.loads((folder / cls.config_file).read_text(encoding="utf-8")))
         except TypeError as exc:  # fields of another version
-            raise ValueError(f"{folder / cls.config_file}: {exc}; refit the cascade with "
-                             f"`recruitwatch screen {folder}`") from exc
+            raise ValueError(f"{folder / cls.config_file}: {exc}; refit it with "
+                             f"`recruitwatch {cls.refit_command} {folder}`") from exc
         tensors = load_file(str(folder / cls.weights_file))
         bias = tensors["bias"]  # one per output (the screen has one, the probe one per exit)
-        return cls(config, tensors["weights"], float(bias[0]) if bias.size == 1 else bias)
+        extras = {name: tensors[name] for name in cls.extra_arrays}
+        return cls(config, tensors["weights"], float(bias[0]) if bias.size == 1 else bias, **extras)

@@ -52,6 +52,9 @@ class DetectorConfig(BaseModel):
     category_thresholds: dict[str, float] = Field(default_factory=lambda: {c: 0.5 for c in CATEGORIES})
     # Below ``review_band[1]`` and above ``review_band[0]`` a score is "uncertain": a human looks.
     review_band: tuple[float, float] = (0.2, 0.8)
+    # True: the youth head is fitted on recruitment posts only, and the youth score is
+    # P(recruitment) x P(aimed at young people | recruitment). Older models score youth directly.
+    youth_given_recruitment: bool = False
     training: dict = Field(default_factory=dict)
 
     def save(self, folder: Path) -> None:

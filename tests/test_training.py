@@ -6,11 +6,12 @@ from typer.testing import CliRunner
 
 from detector import Detector
 from detector.early_exit import Probe
+from detector.model import DetectorNet
 from detector.screen import Screen
 from detector.taxonomy import CATEGORIES
 from training.calibrate import choose_threshold, expected_calibration_error, fit_temperature
 from training.data import read_corpus, read_splits
-from training.train import TrainOptions, train
+from training.train import TrainOptions, refit, train
 
 import numpy as np
 
@@ -36,6 +37,24 @@ def test_tiny_training_run_end_to_end(tmp_path):
     # What was saved is what loads: a second load scores identically.
     again = Detector.load(tmp_path / "m").scores(["Quick cash tonight, DM me"])["recruitment"]
     assert np.allclose(again, [preds[0].recruitment], atol=1e-6)
+    # Every head is blended with its lexical head, and youth is scored given recruitment.
+    assert det.lexical is not None and len(det.lexical.blend_weights) == 2 + len(CATEGORIES)
+    assert cfg["youth_given_recruitment"] is True and cfg["training"]["heads"]["lexical"]["features"] > 100
+
+    # Refitting after the fact (here with more posts) keeps the adapters and records what it did.
+    def adapters():
+        return {k: v for k, v in DetectorNet.load(tmp_path / "m", merge=False).trainable_state_dict().items() if "lora_" in k}
+
+    before = adapters()
+    more = [r for r in corpus if splits[r.id] == "train"][24:48]
+    figures = refit(tmp_path / "m", tr + more, va, screen=False)
+    cfg = json.loads((tmp_path / "m" / "detector_config.json").read_text())
+    assert cfg["training"]["refit"]["train_posts"] == 48 and cfg["training"]["train_posts"] == 24
+    assert figures["heads"]["lexical"]["train_posts"] > 48  # with the augmented copies
+    assert Detector.load(tmp_path / "m").config.threshold == figures["threshold"]
+    after = adapters()
+    assert before and after.keys() == before.keys()
+    assert all(np.array_equal(after[k].numpy(), before[k].numpy()) for k in before)
 
 
 def test_train_command_with_extra_file(tmp_path):
@@ -46,10 +65,14 @@ def test_train_command_with_extra_file(tmp_path):
                                  "label": "recruitment", "categories": ["drug_dealing"], "youth_targeting": False,
                                  "genre": "direct_message", "note": ""}) + "\n")
     result = CliRunner().invoke(app, ["train", "-o", str(tmp_path / "m2"), "--extra", str(extra), "--max-steps", "1",
-                                      "--lora-layers", "1", "--batch-size", "4", "--no-refit-heads"])
+                                      "--lora-layers", "1", "--batch-size", "4", "--no-refit-heads",
+                                      "--no-lexical"])
     assert result.exit_code == 0, result.output
     assert "added 1 labelled posts" in result.output
     assert (tmp_path / "m2" / "adapter_and_heads.safetensors").is_file()
+    assert not (tmp_path / "m2" / "lexical.json").exists()
+    plain = Detector.load(tmp_path / "m2")
+    assert plain.lexical is None and plain.config.youth_given_recruitment is False
 
 
 def test_temperature_fixes_overconfidence():

@@ -138,10 +138,37 @@ def evaluate(systems: list, records: list[LabelledPost], out_dir: Path, robustne
                                "mean_abs_score_change": float(np.mean(np.abs(sa.recruitment - s.recruitment)))}
         report["systems"][system.name] = m
         scored[system.name] = s
+    report["at_baseline_recall"] = at_baseline_recall(records, scored)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     (out_dir / "report.md").write_text(markdown(report), encoding="utf-8")
     plots(records, scored, report, out_dir)
     return report
+
+
+def at_baseline_recall(records: list[LabelledPost], scored: dict[str, Scored]) -> dict:
+    """The first system (the detector) with its threshold moved to each other system's recall.
+
+    Operating points differ (each is chosen on validation), so one system can have higher
+    precision than another only because it flags fewer posts; at the same recall the
+    comparison is like for like. This reads the detector's precision-recall curve at one
+    point; it is not an operating point chosen on these posts.
+    """
+    y = np.array([r.is_recruitment for r in records], dtype=bool)
+    hard_benign = np.array([is_hard_negative(r) for r in records])
+
+    def figures(pred: np.ndarray) -> dict:
+        return {"recall": float(pred[y].mean()), "precision": float(precision_score(y, pred, zero_division=0)),
+                "fpr": float(pred[~y].mean()), "hard_negative_fpr": float(pred[hard_benign].mean())}
+
+    names = list(scored)
+    first, out = scored[names[0]], {}
+    for name in names[1:]:
+        b = figures(scored[name].recruitment >= scored[name].threshold)
+        # The highest threshold at which the detector reaches at least the baseline's recall.
+        candidates = [t for t in np.unique(first.recruitment) if (first.recruitment[y] >= t).mean() >= b["recall"]]
+        if candidates and b["recall"] > 0:
+            out[name] = {"baseline": b, "detector": figures(first.recruitment >= max(candidates))}
+    return out
 
 
 def _f(x) -> str:
@@ -171,6 +198,18 @@ def markdown(report: dict) -> str:
         if group in first:
             cells = [f"{_f(report['systems'][n][group]['f1'])} / {_f(report['systems'][n][group]['fpr'])}" for n in names]
             lines.append(f"| **{group}** | {first[group]['n']} | " + " | ".join(cells) + " |")
+    matched = report.get("at_baseline_recall") or {}
+    if matched:
+        lines += ["", f"## At each baseline's recall ({names[0]}, threshold moved on these posts)", "",
+                  "Each system's operating point is chosen on validation, so a system can look more precise "
+                  "only because it flags less. Here the detector's threshold is moved to match each baseline's "
+                  "recall (a point on its precision-recall curve, not an operating point).", "",
+                  "| baseline | recall | precision (baseline / detector) | FPR (baseline / detector) | "
+                  "hard-neg FPR (baseline / detector) |", "|---|---|---|---|---|"]
+        for n, v in matched.items():
+            b, d = v["baseline"], v["detector"]
+            lines.append(f"| {n} | {_f(b['recall'])} | {_f(b['precision'])} / {_f(d['precision'])} | "
+                         f"{_f(b['fpr'])} / {_f(d['fpr'])} | {_f(b['hard_negative_fpr'])} / {_f(d['hard_negative_fpr'])} |")
     lines += ["", "Hard negatives: benign posts that share surface cues with recruitment (legitimate jobs, "
               "legal side gigs, news, prevention messages, discussions, fiction).", "",
               "![precision-recall](pr_curves.png)", "", "![reliability](reliability.png)", "",

@@ -56,12 +56,72 @@ TARGETS = [
 def _targets(report: dict) -> list[str]:
     name = next(iter(report["systems"]))
     m = report["systems"][name]
-    rows = ["| target | required | measured | met |", "|---|---|---|---|"]
+    rows, missed = ["| target | required | measured | met |", "|---|---|---|---|"], 0
     for label, get, op, bound in TARGETS:
         v = get(m)
         ok = v >= bound if op == ">=" else v <= bound
+        missed += not ok
         rows.append(f"| {label} | {op} {bound} | {v:.3f} | {'yes' if ok else '**no**'} |")
+    head = (f"Targets not met yet: {missed} of {len(TARGETS)} (the rows marked **no** are open work)." if missed
+            else "Every target is met on this set.")
+    return [head, ""] + rows
+
+
+def _lexical_lines(model_dir: Path, cfg: DetectorConfig) -> list[str]:
+    lexical_file = Path(model_dir) / "lexical.json"
+    youth = ("- The youth head is fitted on recruitment posts only; the youth score is P(recruitment) x "
+             "P(aimed at young people | recruitment), so a warning about teenagers scores low."
+             if cfg.youth_given_recruitment else "")
+    if not lexical_file.is_file():
+        return [youth] if youth else []
+    fitted = json.loads(lexical_file.read_text(encoding="utf-8")).get("fitted") or {}
+    heads = fitted.get("heads", {})
+    return [
+        f"- Lexical heads (`lexical.safetensors`): one TF-IDF character 2-5-gram logistic regression per head over "
+        f"{fitted.get('features', '?'):,} n-grams of the normalised text. Each head's logit is "
+        "(1 - w) x transformer + w x lexical, with w chosen on validation by log loss (the transformer keeps at "
+        "least 0.1); temperatures and thresholds are fitted on the blend. Lexical share: "
+        + ", ".join(f"{k} {v['blend']:.2f}" for k, v in heads.items()) + ". Validation log loss, transformer "
+        "alone -> blend: " + ", ".join(f"{k} {v['transformer_alone_log_loss']:.3f} -> {v['validation_log_loss']:.3f}"
+                                      for k, v in heads.items()) + ".",
+        *([youth] if youth else []),
+    ]
+
+
+def _refit_line(t: dict) -> list[str]:
+    r = t.get("refit")
+    if not r:
+        return []
+    return ["", f"The heads, lexical heads and calibration of this folder were refitted after fine-tuning with "
+            f"`recruitwatch refit` ({r.get('train_posts')} training posts, {r.get('seconds', 0) / 60:.1f} minutes before "
+            f"the scan's stages; data hash `{r.get('data_sha256', '?')}`); `recruitwatch train` runs the same steps itself."]
+
+
+def _at_baseline_recall(report: dict) -> list[str]:
+    matched = report.get("at_baseline_recall") or {}
+    if not matched:
+        return []
+    rows = ["", "At each baseline's recall (the detector's threshold moved along its precision-recall curve):", "",
+            "| baseline | recall | precision (baseline / detector) | FPR (baseline / detector) |", "|---|---|---|---|"]
+    for name, v in matched.items():
+        b, d = v["baseline"], v["detector"]
+        rows.append(f"| {name} | {_f(b['recall'])} | {_f(b['precision'])} / {_f(d['precision'])} | "
+                    f"{_f(b['fpr'])} / {_f(d['fpr'])} |")
     return rows
+
+
+def _plots(model_dir: Path, folders: list[Path]) -> list[str]:
+    """Links to the plots of the reports kept inside the model folder."""
+    model_dir = Path(model_dir).resolve()
+    inside = [f.resolve().relative_to(model_dir) for f in folders if f.resolve().is_relative_to(model_dir)]
+    if not inside:
+        return []
+    lines = ["## Plots", "", "The reports behind these tables, with precision-recall curves, a reliability diagram and "
+             "per-language bars, are in " + " and ".join(f"`{f.as_posix()}/`" for f in inside) + ".", ""]
+    for f in inside:
+        lines += [f"![precision-recall ({f.name})]({f.as_posix()}/pr_curves.png)",
+                  f"![reliability ({f.name})]({f.as_posix()}/reliability.png)"]
+    return lines + [""]
 
 
 def _cascade_lines(model_dir: Path) -> list[str]:
@@ -89,8 +149,8 @@ def _cascade_lines(model_dir: Path) -> list[str]:
     ]
 
 
-def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
-    """``reports``: (title, command that made it, report dict)."""
+def render(model_dir: Path, reports: list[tuple[str, str, dict]], report_folders: list[Path] = ()) -> str:
+    """``reports``: (title, command that made it, report dict); ``report_folders``: where they lie."""
     cfg = DetectorConfig.load(model_dir)
     t = cfg.training
     o = t.get("options", {})
@@ -118,7 +178,8 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
         f"- LoRA adapters (rank {cfg.lora_rank}, alpha {cfg.lora_alpha}) on the attention and feed-forward "
         f"projections of the top {cfg.lora_layers} layers; word embeddings and all base weights frozen. "
         "One linear layer gives three heads: recruitment, youth targeting, seven categories.",
-        "- Stored: adapters and heads only (`adapter_and_heads.safetensors`) plus `detector_config.json`; "
+        *_lexical_lines(model_dir, cfg),
+        "- Stored: adapters and heads (`adapter_and_heads.safetensors`), lexical heads, `detector_config.json`; "
         "the backbone is rebuilt from its cache.",
         f"- Calibration (on the corpus validation split): temperature {cfg.temperature:.3f} (recruitment), "
         f"{cfg.youth_temperature:.3f} (youth), {cfg.category_temperature:.3f} (categories).",
@@ -160,6 +221,7 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
         f"{'youth and category heads refitted as logistic regressions on the adapted features; ' if o.get('refit_heads') else ''}"
         f"{t.get('steps')} steps in {t.get('seconds', 0) / 60:.1f} minutes on {t.get('device', 'cpu')} "
         "(2 CPU cores).",
+        *_refit_line(t),
         "",
         "## Evaluation",
         "",
@@ -169,11 +231,11 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
         "through the augmenter.",
     ]
     if reports:
-        lines += ["", f"### Against the project's targets ({reports[0][0]})", "",
-                  "Not every target is met yet; the rows marked **no** are open work.", ""] + _targets(reports[0][2])
+        lines += ["", f"### Against the project's targets ({reports[0][0]})", ""] + _targets(reports[0][2])
     for title, command, report in reports:
         lines += ["", f"### {title}", "", f"{report['posts']} posts. Reproduce with `{command}`.", ""]
         lines += _headline(report)
+        lines += _at_baseline_recall(report)
         lines += ["", "Per language (detector):", ""] + _per_language(report)
         name = next(iter(report["systems"]))
         cf = report["systems"][name].get("category_f1")
@@ -185,8 +247,8 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
         "",
         "- At the operating points chosen on validation, the TF-IDF and embedding baselines flag fewer "
         "posts: they reach a lower false-positive rate and higher precision than the detector, at a much "
-        "lower recall. Compare the precision-recall curves (average precision in report.json) rather than "
-        "single operating points.",
+        "lower recall. Compare at equal recall (the tables above) or along the precision-recall curves, "
+        "not single operating points.",
         "- Trained on synthetic posts written from public reporting, not on platform data: new codes, "
         "images, voice notes and links are invisible to it.",
         "- The corpus is 45 % recruitment; on a real stream recruitment is rare, so precision there is "
@@ -206,6 +268,7 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
         "det.predict([\"Snabba cash ikväll, 16+ ok, skriv DM\"])",
         "```",
         "",
+        *_plots(model_dir, list(report_folders)),
     ]
     return "\n".join(lines)
 
@@ -213,5 +276,5 @@ def render(model_dir: Path, reports: list[tuple[str, str, dict]]) -> str:
 def write_card(model_dir: Path, report_specs: list[tuple[str, str, Path]]) -> Path:
     reports = [(title, cmd, json.loads(Path(p).read_text(encoding="utf-8"))) for title, cmd, p in report_specs]
     out = Path(model_dir) / "MODEL_CARD.md"
-    out.write_text(render(Path(model_dir), reports), encoding="utf-8")
+    out.write_text(render(Path(model_dir), reports, [Path(p).parent for _, _, p in report_specs]), encoding="utf-8")
     return out

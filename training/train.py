@@ -1,4 +1,5 @@
-"""Fine-tune the detector: LoRA adapters + heads on the backbone, then calibrate on validation.
+"""Fine-tune the detector: LoRA adapters + heads on the backbone; then refit the small heads,
+fit the lexical heads and calibrate on validation (``training.heads``), and fit the scan's stages.
 
 The loop is plain PyTorch because the job is small (a few thousand short posts, a frozen
 backbone with adapters): length-bucketed batches keep padding low so it runs on two CPU
@@ -23,10 +24,9 @@ import numpy as np
 from detector.model import DetectorConfig, DetectorNet
 from detector.normalize import normalize
 from detector.records import LabelledPost
-from detector.taxonomy import CATEGORIES
 
 from .augment import Augmenter
-from .calibrate import choose_threshold, fit_temperature
+from .heads import fit_heads, targets
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,10 @@ class TrainOptions:
     youth_weight: float = 1.0
     head_lr_factor: float = 4.0  # heads start from random and learn faster than the adapters
     # After fine-tuning, refit the youth and category heads as regularised logistic
-    # regressions on the adapted features: the shared encoder is shaped mostly by the
-    # recruitment loss, and a few hundred SGD steps leave the smaller heads under-fitted.
+    # regressions on the adapted features (``training.heads``).
     refit_heads: bool = True
+    # Blend every head with a character n-gram logistic regression (``detector.lexical``).
+    lexical: bool = True
     # Fit the cascade's cheap stages (``detector.screen``, ``detector.early_exit``) for batch scans.
     screen: bool = True
     max_steps: int | None = None  # for smoke tests
@@ -80,17 +81,6 @@ def data_hash(records: list[LabelledPost]) -> str:
     return h.hexdigest()
 
 
-def targets(records: list[LabelledPost]) -> np.ndarray:
-    """(n, 2 + k): recruitment, youth, then one column per category."""
-    y = np.zeros((len(records), 2 + len(CATEGORIES)), dtype=np.float32)
-    for i, r in enumerate(records):
-        y[i, 0] = r.is_recruitment
-        y[i, 1] = r.youth_targeting
-        for c in r.categories:
-            y[i, 2 + CATEGORIES.index(c)] = 1
-    return y
-
-
 def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Shuffle, sort within pools of 50 batches by length, then shuffle the batches."""
     idx = list(range(len(lengths)))
@@ -104,53 +94,20 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[li
     return batches
 
 
-REFIT_C = (0.25, 1.0, 4.0, 16.0)
-
-
-def _fit_logreg(X: np.ndarray, y: np.ndarray, Xv: np.ndarray, yv: np.ndarray) -> tuple[np.ndarray, float]:
-    """Weights and bias of the L2 logistic regression whose C gives the lowest validation log loss."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss
-
-    if len(np.unique(y)) < 2:
-        return np.zeros(X.shape[1]), float(np.log((y.mean() + 1e-3) / (1 - y.mean() + 1e-3)))
-    best = None
-    for c in REFIT_C:
-        lr = LogisticRegression(C=c, max_iter=5000).fit(X, y)
-        loss = log_loss(yv, lr.predict_proba(Xv)[:, 1], labels=[0, 1]) if len(Xv) else 0.0
-        if best is None or loss < best[0]:
-            best = (loss, lr)
-    return best[1].coef_[0], float(best[1].intercept_[0])
-
-
-def refit_heads(net, train_records: list[LabelledPost], validation_records: list[LabelledPost],
-                progress_note=None) -> None:
-    """Replace the youth and category rows of the head with logistic regressions on pooled features."""
-    import torch
-
-    from detector.detector import model_pooled
-
-    X = model_pooled(net, [normalize(r.text) for r in train_records], batch_size=64).astype(np.float64)
-    Xv = model_pooled(net, [normalize(r.text) for r in validation_records], batch_size=64).astype(np.float64)
-    mu, sd = X.mean(0), X.std(0) + 1e-6  # standardise for the solver, then fold back into W and b
-    Z, Zv = (X - mu) / sd, (Xv - mu) / sd
-    y, yv = targets(train_records), targets(validation_records)
-    rows = {1: (np.ones(len(y), bool), np.ones(len(yv), bool))}  # youth: every post
-    rec, recv = y[:, 0] == 1, yv[:, 0] == 1
-    rows.update({2 + j: (rec, recv) for j in range(len(CATEGORIES))})  # categories: recruitment posts
-    with torch.no_grad():
-        for row, (m, mv) in rows.items():
-            w, b = _fit_logreg(Z[m], y[m, row], Zv[mv], yv[mv, row])
-            net.heads.weight[row] = torch.from_numpy(w / sd).float()
-            net.heads.bias[row] = float(b - (w * mu / sd).sum())
+def with_augmented(train_records: list[LabelledPost], options: TrainOptions) -> list[LabelledPost]:
+    """The training posts plus, if ``options.augment``, augmented copies of a seeded share of them."""
+    records = list(train_records)
+    if options.augment:
+        rng = random.Random(options.seed)
+        chosen = [r for r in train_records if rng.random() < options.augment_share]
+        records += Augmenter(seed=options.seed).augment_records(chosen)
+    return records
 
 
 def train(train_records: list[LabelledPost], validation_records: list[LabelledPost], out_dir: Path,
           options: TrainOptions = TrainOptions(), progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
     import torch
     import torch.nn.functional as F
-
-    from detector.detector import model_logits, sigmoid
 
     if not train_records or not validation_records:
         raise ValueError("training needs at least one training and one validation post")
@@ -160,12 +117,7 @@ def train(train_records: list[LabelledPost], validation_records: list[LabelledPo
     np.random.seed(options.seed)
     torch.set_num_threads(options.threads or os.cpu_count() or 1)
 
-    records = list(train_records)
-    if options.augment:
-        aug = Augmenter(seed=options.seed)
-        rng = random.Random(options.seed)
-        chosen = [r for r in train_records if rng.random() < options.augment_share]
-        records += aug.augment_records(chosen)
+    records = with_augmented(train_records, options)
 
     config = DetectorConfig(name=options.name, version=options.version, lora_rank=options.lora_rank,
                             lora_alpha=2 * options.lora_rank, lora_layers=options.lora_layers)
@@ -221,23 +173,8 @@ def train(train_records: list[LabelledPost], validation_records: list[LabelledPo
             if progress:
                 progress(step, total, loss.item())
     net.eval()
-    if options.refit_heads:
-        refit_heads(net, records, validation_records, progress_note=progress)
-
-    # Calibrate on validation: temperatures, then thresholds on the calibrated scores.
-    val_texts = [normalize(r.text) for r in validation_records]
-    logits = model_logits(net, val_texts, batch_size=64)
-    yv = targets(validation_records)
-    config.temperature = fit_temperature(logits[:, 0], yv[:, 0])
-    config.youth_temperature = fit_temperature(logits[:, 1], yv[:, 1])
-    rec_mask = yv[:, 0] == 1
-    config.category_temperature = fit_temperature(logits[rec_mask, 2:].ravel(), yv[rec_mask, 2:].ravel())
-    p_rec = sigmoid(logits[:, 0] / config.temperature)
-    config.threshold = choose_threshold(p_rec, yv[:, 0], max_fpr=options.max_fpr)
-    p_youth = sigmoid(logits[rec_mask, 1] / config.youth_temperature)
-    config.youth_threshold = choose_threshold(p_youth, yv[rec_mask, 1])
-    p_cat = sigmoid(logits[rec_mask, 2:] / config.category_temperature)
-    config.category_thresholds = {c: choose_threshold(p_cat[:, j], yv[rec_mask, 2 + j]) for j, c in enumerate(CATEGORIES)}
+    lexical, head_figures = fit_heads(net, records, validation_records, options.max_fpr,
+                                      refit=options.refit_heads, lexical=options.lexical)
 
     seconds = time.perf_counter() - start_time
     config.training = {
@@ -245,23 +182,65 @@ def train(train_records: list[LabelledPost], validation_records: list[LabelledPo
         "train_posts": len(train_records), "augmented_posts": len(records) - len(train_records),
         "validation_posts": len(validation_records), "steps": step, "seconds": round(seconds, 1),
         "data_sha256": data_hash(list(train_records) + list(validation_records)),
-        "device": options.device,
+        "device": options.device, "heads": head_figures,
     }
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    net.save(tmp)
-    if out_dir.exists():
-        # Keep anything else in the folder (a model card) but replace weights and config.
-        for f in tmp.iterdir():
-            os.replace(f, out_dir / f.name)
-        tmp.rmdir()
-    else:
-        os.replace(tmp, out_dir)
+    out_dir = save_model(net, lexical, out_dir)
     if options.screen:
         from .screen import fit_screen_for_model
 
         fit_screen_for_model(out_dir, list(train_records), list(validation_records))
     return TrainResult(out_dir, seconds, step, len(train_records),
                        {"threshold": config.threshold, "temperature": config.temperature})
+
+
+def save_model(net, lexical, out_dir: Path) -> Path:
+    """Write weights, config and lexical heads; anything else already in the folder (a model
+    card, the cascade's stages) stays. A model without lexical heads loses any stale ones."""
+    from detector.lexical import LEXICAL_CONFIG, LEXICAL_WEIGHTS
+
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    net.save(tmp)
+    if lexical is not None:
+        lexical.save(tmp)
+    if out_dir.exists():
+        for f in tmp.iterdir():
+            os.replace(f, out_dir / f.name)
+        tmp.rmdir()
+        if lexical is None:
+            for name in (LEXICAL_WEIGHTS, LEXICAL_CONFIG):
+                (out_dir / name).unlink(missing_ok=True)
+    else:
+        os.replace(tmp, out_dir)
+    return out_dir
+
+
+def refit(model_dir: Path, train_records: list[LabelledPost], validation_records: list[LabelledPost],
+          screen: bool = True, threads: int | None = None) -> dict:
+    """Rerun what ``train`` does after fine-tuning (heads, lexical heads, calibration, cascade)
+    on a trained model, with its stored options; the adapters stay as they are."""
+    import torch
+
+    start_time = time.perf_counter()
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    net = DetectorNet.load(Path(model_dir), merge=False)  # saving needs the adapters unmerged
+    stored = net.config.training.get("options", {})
+    options = TrainOptions(**{k: v for k, v in stored.items() if k in TrainOptions.__dataclass_fields__})
+    records = with_augmented(train_records, options)
+    lexical, head_figures = fit_heads(net, records, validation_records, options.max_fpr,
+                                      refit=options.refit_heads, lexical=options.lexical)
+    net.config.training["heads"] = head_figures
+    net.config.training["refit"] = {
+        "train_posts": len(train_records), "augmented_posts": len(records) - len(train_records),
+        "validation_posts": len(validation_records), "seconds": round(time.perf_counter() - start_time, 1),
+        "data_sha256": data_hash(list(train_records) + list(validation_records)),
+    }
+    save_model(net, lexical, model_dir)
+    figures = {"heads": head_figures, "threshold": net.config.threshold}
+    if screen:
+        from .screen import fit_screen_for_model
+
+        figures["screen"] = fit_screen_for_model(Path(model_dir), list(train_records), list(validation_records))
+    return figures
