@@ -62,7 +62,7 @@ class TrainOptions:
     device: str = "cpu"
     threads: int | None = None
     name: str = "recruitwatch-base"
-    version: str = "1"
+    version: str = "2"  # 2: lexical heads, youth given recruitment
 
 
 @dataclass
