@@ -64,7 +64,7 @@ def train_command(
     max_steps: Optional[int] = typer.Option(None, help="Stop after this many steps (smoke tests)."),
     device: str = typer.Option("cpu", help="cpu or cuda"),
     name: str = typer.Option("recruitwatch-base"),
-    version: str = typer.Option("2", help="Model version: scans, their resume check and annotation tasks carry name@version."),
+    version: str = typer.Option("3", help="Model version: scans, their resume check and annotation tasks carry name@version."),
 ) -> None:
     """Train LoRA adapters and heads on the corpus train split, calibrate on validation."""
     from training.train import TrainOptions, train

@@ -13,6 +13,7 @@ from .lexical import LexicalHeads
 from .model import DetectorConfig, DetectorNet
 from .normalize import normalize
 from .records import Prediction
+from .signals import Signal, find_signals
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "recruitwatch-base"
@@ -86,23 +87,33 @@ class Detector:
     def version(self) -> str:
         return f"{self.config.name}@{self.config.version}"
 
-    def blend(self, transformer_logits: np.ndarray, normalized: Sequence[str]) -> np.ndarray:
-        """The model's head logits: the transformer's, blended with the lexical heads' when it has them."""
+    def blend(self, transformer_logits: np.ndarray, normalized: Sequence[str],
+              signals: Sequence[list[Signal]] | None = None) -> np.ndarray:
+        """The model's head logits: the transformer's, blended with the lexical heads' when it
+        has them (which may weigh each post's ``signals`` too, see ``signals``)."""
         if self.lexical is None:
             return transformer_logits
-        return self.lexical.blend(transformer_logits, normalized)
+        return self.lexical.blend(transformer_logits, normalized, signals)
 
-    def logits(self, normalized: Sequence[str], batch_size: int = 32) -> np.ndarray:
+    def signals(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> list[list[Signal]] | None:
+        """Each post's signals if the heads weigh them, else None (nothing to compute)."""
+        if self.lexical is None or not self.lexical.uses_signals:
+            return None
+        return [find_signals(t, l) for t, l in zip(texts, self._langs(list(texts), langs))]
+
+    def logits(self, normalized: Sequence[str], batch_size: int = 32,
+               signals: Sequence[list[Signal]] | None = None) -> np.ndarray:
         """Head logits (n, 2 + categories) of already-normalised texts: recruitment, youth, categories."""
-        return self.blend(model_logits(self.net, normalized, batch_size), normalized)
+        return self.blend(model_logits(self.net, normalized, batch_size), normalized, signals)
 
     def probabilities(self, logits: np.ndarray) -> dict[str, np.ndarray]:
         """Calibrated probabilities from head logits (see ``logits``)."""
         return probabilities(self.config, logits)
 
-    def scores(self, texts: Sequence[str], batch_size: int = 32) -> dict[str, np.ndarray]:
+    def scores(self, texts: Sequence[str], batch_size: int = 32,
+               langs: Sequence[str] | None = None) -> dict[str, np.ndarray]:
         """Calibrated probabilities: ``recruitment`` (n,), ``categories`` (n, k), ``youth`` (n,)."""
-        return self.probabilities(self.logits([normalize(t) for t in texts], batch_size))
+        return self.probabilities(self._logits(list(texts), langs, batch_size))
 
     def predict(self, texts: Iterable[str] | str, batch_size: int = 32,
                 langs: Sequence[str] | None = None) -> list[Prediction]:
@@ -110,9 +121,19 @@ class Detector:
         texts = [texts] if isinstance(texts, str) else list(texts)
         if not texts:
             return []
-        if langs is not None and len(langs) != len(texts):
+        langs = self._langs(texts, langs)
+        return self.predictions(self._logits(texts, langs, batch_size), texts, langs)
+
+    @staticmethod
+    def _langs(texts: list[str], langs: Sequence[str] | None) -> list[str]:
+        if langs is None:
+            return [identify(t) for t in texts]
+        if len(langs) != len(texts):
             raise ValueError(f"got {len(langs)} languages for {len(texts)} texts")
-        return self.predictions(self.logits([normalize(t) for t in texts], batch_size), texts, langs)
+        return list(langs)
+
+    def _logits(self, texts: list[str], langs: Sequence[str] | None, batch_size: int) -> np.ndarray:
+        return self.logits([normalize(t) for t in texts], batch_size, self.signals(texts, langs))
 
     def predictions(self, logits: np.ndarray, texts: Sequence[str],
                     langs: Sequence[str] | None = None) -> list[Prediction]:

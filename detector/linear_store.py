@@ -55,5 +55,6 @@ class LinearStage:
                              f"`recruitwatch {cls.refit_command} {folder}`") from exc
         tensors = load_file(str(folder / cls.weights_file))
         bias = tensors["bias"]  # one per output (the screen has one, the probe one per exit)
-        extras = {name: tensors[name] for name in cls.extra_arrays}
+        # An array a later version added is left to the constructor's default.
+        extras = {name: tensors[name] for name in cls.extra_arrays if name in tensors}
         return cls(config, tensors["weights"], float(bias[0]) if bias.size == 1 else bias, **extras)

@@ -1,6 +1,6 @@
 """Interpretable cues in a post, found with spaCy patterns kept as data files per language.
 
-Signals explain a score and feed policy rules: money offers, contact moves, secrecy,
+Signals explain a score, feed policy rules and, counted, the youth and category heads: money offers, contact moves, secrecy,
 urgency, age and school cues, no-experience/no-ID cues, travel offers, drug, weapon and
 port terms, and emoji codes. Patterns live in ``signal_patterns/<lang>.jsonl`` (one JSON
 object a line: ``{"id", "type", "phrase"}`` for a phrase matched on lower case, or
@@ -17,6 +17,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
+
+import numpy as np
 
 from .normalize import fold_same_length
 
@@ -308,3 +311,14 @@ def find_signals(text: str, lang: str | None = None) -> list[Signal]:
 
 def signal_types(signals: list[Signal]) -> set[str]:
     return {s.type for s in signals}
+
+
+def signal_counts(signals: Sequence[list[Signal]], types: Sequence[str]) -> np.ndarray:
+    """(posts, types): log(1 + count) of each signal type in each post, a feature for the heads."""
+    counts = np.zeros((len(signals), len(types)), dtype=np.float32)
+    column = {t: j for j, t in enumerate(types)}
+    for i, found in enumerate(signals):
+        for s in found:
+            if s.type in column:
+                counts[i, column[s.type]] += 1
+    return np.log1p(counts)

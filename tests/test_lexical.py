@@ -1,5 +1,6 @@
-"""The lexical heads: blended into the model's heads, better than the transformer alone on
-held-out posts, stored without pickle, and applied by scans as by ``Detector.predict``."""
+"""The lexical heads: blended into the model's heads with the signal counts, better than the
+transformer alone on held-out posts, stored without pickle, and applied by scans as by
+``Detector.predict``."""
 
 import json
 import shutil
@@ -12,6 +13,7 @@ from detector.detector import DEFAULT_MODEL, model_logits
 from detector.lexical import LEXICAL_CONFIG, LexicalHeads
 from detector.normalize import normalize
 from detector.scan.records import InputRow
+from detector.signals import signal_counts
 from detector.taxonomy import CATEGORIES
 from training.data import read_corpus, read_splits
 
@@ -35,15 +37,37 @@ def test_the_shipped_model_blends_every_head(det):
     assert lex is not None
     w = lex.blend_weights
     assert w.shape == (2 + len(CATEGORIES),) and (w >= 0).all() and (w <= 0.9).all() and (w > 0).all()
-    texts = [normalize(YOUTH_RECRUITMENT), normalize(ABOUT_YOUNG_PEOPLE[0])]
-    np.testing.assert_allclose(det.logits(texts), (1 - w) * model_logits(det.net, texts) + w * lex.logits(texts),
-                               rtol=1e-5, atol=1e-5)
+    raw = [YOUTH_RECRUITMENT, ABOUT_YOUNG_PEOPLE[0]]
+    texts = [normalize(t) for t in raw]
+    signals = det.signals(raw)
+    expected = ((1 - w) * model_logits(det.net, texts) + w * lex.logits(texts)
+                + signal_counts(signals, lex.config.cue_types) @ lex.cues)
+    np.testing.assert_allclose(det.logits(texts, signals=signals), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="signals"):
+        det.logits(texts)
+
+
+def test_an_age_cue_raises_the_youth_score_and_nothing_moves_recruitment(det):
+    """The youth head weighs the age-and-school signal; the recruitment head weighs no signal
+    (it is the fine-tuned one, not refitted)."""
+    lex = det.lexical
+    types = lex.config.cue_types
+    assert "age_school" in types
+    assert lex.cues[types.index("age_school"), 1] > 0
+    assert not lex.cues[:, 0].any()
+    # The same post, once with the age cue's matches dropped from its signals.
+    (ad,) = det.signals([YOUTH_RECRUITMENT])
+    assert "age_school" in {s.type for s in ad}
+    without = [s for s in ad if s.type != "age_school"]
+    z = det.logits([normalize(YOUTH_RECRUITMENT)] * 2, signals=[ad, without])
+    assert z[0, 1] > z[1, 1] and z[0, 0] == z[1, 0]
 
 
 def test_the_blend_ranks_better_than_the_transformer_alone_on_the_test_split(det, test_split):
     """On the corpus test split (never fitted on), by average precision, which needs no threshold."""
     texts = [normalize(r.text) for r in test_split]
-    alone, blended = model_logits(det.net, texts, batch_size=64), det.logits(texts, batch_size=64)
+    alone = model_logits(det.net, texts, batch_size=64)
+    blended = det.logits(texts, batch_size=64, signals=det.signals([r.text for r in test_split]))
     rec = np.array([r.is_recruitment for r in test_split])
     youth = np.array([r.youth_targeting for r in test_split])
     cats = np.array([[c in r.categories for c in CATEGORIES] for r in test_split])
@@ -72,6 +96,8 @@ def test_lexical_heads_round_trip_and_refuse_what_does_not_fit(det, tmp_path):
     again = LexicalHeads.load(tmp_path)
     texts = [normalize(t) for t in ABOUT_YOUNG_PEOPLE]
     np.testing.assert_array_equal(again.logits(texts), det.lexical.logits(texts))
+    np.testing.assert_array_equal(again.cues, det.lexical.cues)
+    assert again.config.cue_types == det.lexical.config.cue_types
     assert not list(tmp_path.glob("*.pkl"))
 
     config = json.loads((tmp_path / LEXICAL_CONFIG).read_text())
@@ -81,6 +107,21 @@ def test_lexical_heads_round_trip_and_refuse_what_does_not_fit(det, tmp_path):
     (tmp_path / LEXICAL_CONFIG).write_text(json.dumps({**config, "hashing": True}))
     with pytest.raises(ValueError, match=r"lexical\.json.*recruitwatch refit"):
         LexicalHeads.load(tmp_path)
+
+
+def test_lexical_heads_saved_before_signal_counts_load_and_blend_without_them(det, tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    det.lexical.save(tmp_path)
+    tensors = load_file(str(tmp_path / "lexical.safetensors"))
+    save_file({k: v for k, v in tensors.items() if k != "cues"}, str(tmp_path / "lexical.safetensors"))
+    config = json.loads((tmp_path / LEXICAL_CONFIG).read_text())
+    (tmp_path / LEXICAL_CONFIG).write_text(json.dumps({k: v for k, v in config.items() if k != "cue_types"}))
+    old = LexicalHeads.load(tmp_path)
+    assert not old.uses_signals and old.cues.shape == (0, 2 + len(CATEGORIES))
+    texts = [normalize(t) for t in ABOUT_YOUNG_PEOPLE]
+    z = np.zeros((len(texts), 2 + len(CATEGORIES)), dtype=np.float32)
+    np.testing.assert_allclose(old.blend(z, texts), old.blend_weights * old.logits(texts), rtol=1e-6)
 
 
 def test_a_model_without_lexical_heads_still_loads_and_scores(tmp_path):

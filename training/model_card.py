@@ -84,8 +84,19 @@ def _lexical_lines(model_dir: Path, cfg: DetectorConfig) -> list[str]:
         + ", ".join(f"{k} {v['blend']:.2f}" for k, v in heads.items()) + ". Validation log loss, transformer "
         "alone -> blend: " + ", ".join(f"{k} {v['transformer_alone_log_loss']:.3f} -> {v['validation_log_loss']:.3f}"
                                       for k, v in heads.items()) + ".",
+        *_signal_lines((cfg.training or {}).get("heads", {}).get("refit", {})),
         *([youth] if youth else []),
     ]
+
+
+def _signal_lines(refit: dict) -> list[str]:
+    if not refit.get("signals"):
+        return []
+    used = [k for k, on in refit["signals"].items() if on]
+    return [f"- Signal counts (log(1 + matches) of each `detector.signals` type: age and school cues, drug and "
+            f"weapon terms, ...) join the pooled features when a refitted head's validation log loss is lower with "
+            f"them: {', '.join(used) or 'none'}. Their weights, scaled by the transformer's share, are stored with the "
+            f"lexical heads."]
 
 
 def _refit_line(t: dict) -> list[str]:

@@ -62,7 +62,7 @@ class TrainOptions:
     device: str = "cpu"
     threads: int | None = None
     name: str = "recruitwatch-base"
-    version: str = "2"  # 2: lexical heads, youth given recruitment
+    version: str = "3"  # 2: lexical heads, youth given recruitment; 3: signal counts in the heads
 
 
 @dataclass

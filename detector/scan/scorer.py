@@ -123,7 +123,8 @@ class ChunkScorer:
                 staged = staged_logits(self.detector.net, [prepared.normalized[i] for i in idx], self.probe,
                                        self.batch_size, [langs[i] for i in idx])
             done = [k for k in range(len(idx)) if staged.passed[k]]
-            head_logits = self.detector.blend(staged.logits[done], [prepared.normalized[idx[k]] for k in done])
+            head_logits = self.detector.blend(staged.logits[done], [prepared.normalized[idx[k]] for k in done],
+                                              [signals[idx[k]] for k in done])
             for k, p in zip(done, self.detector.predictions(head_logits, [texts[idx[k]] for k in done],
                                                             [langs[idx[k]] for k in done])):
                 preds[idx[k]], stages[idx[k]] = p, "model"
