@@ -47,11 +47,12 @@ def test_tiny_training_run_end_to_end(tmp_path):
 
     before = adapters()
     more = [r for r in corpus if splits[r.id] == "train"][24:48]
-    figures = refit(tmp_path / "m", tr + more, va, screen=False)
+    figures = refit(tmp_path / "m", tr + more, va, screen=False, version="refitted")
     cfg = json.loads((tmp_path / "m" / "detector_config.json").read_text())
     assert cfg["training"]["refit"]["train_posts"] == 48 and cfg["training"]["train_posts"] == 24
     assert figures["heads"]["lexical"]["train_posts"] > 48  # with the augmented copies
     assert Detector.load(tmp_path / "m").config.threshold == figures["threshold"]
+    assert Detector.load(tmp_path / "m").version.endswith("@refitted") and figures["version"] == "refitted"
     after = adapters()
     assert before and after.keys() == before.keys()
     assert all(np.array_equal(after[k].numpy(), before[k].numpy()) for k in before)
@@ -73,6 +74,14 @@ def test_train_command_with_extra_file(tmp_path):
     assert not (tmp_path / "m2" / "lexical.json").exists()
     plain = Detector.load(tmp_path / "m2")
     assert plain.lexical is None and plain.config.youth_given_recruitment is False
+
+    # `recruitwatch refit` recalibrates it with its stored options (no heads to refit, no
+    # lexical heads) and gives it the version asked for.
+    result = CliRunner().invoke(app, ["refit", str(tmp_path / "m2"), "--no-screen", "--version", "7"])
+    assert result.exit_code == 0, result.output
+    assert "(version 7)" in result.output
+    again = Detector.load(tmp_path / "m2")
+    assert again.version.endswith("@7") and again.lexical is None
 
 
 def test_temperature_fixes_overconfidence():

@@ -218,9 +218,12 @@ def save_model(net, lexical, out_dir: Path) -> Path:
 
 
 def refit(model_dir: Path, train_records: list[LabelledPost], validation_records: list[LabelledPost],
-          screen: bool = True, threads: int | None = None) -> dict:
+          screen: bool = True, threads: int | None = None, version: str | None = None) -> dict:
     """Rerun what ``train`` does after fine-tuning (heads, lexical heads, calibration, cascade)
-    on a trained model, with its stored options; the adapters stay as they are."""
+    on a trained model, with its stored options; the adapters stay as they are.
+
+    ``version`` renames the model's version: scans resume, and annotation tasks match, by
+    name@version, so a refit that changes the scores should get a new one."""
     import torch
 
     start_time = time.perf_counter()
@@ -232,13 +235,15 @@ def refit(model_dir: Path, train_records: list[LabelledPost], validation_records
     lexical, head_figures = fit_heads(net, records, validation_records, options.max_fpr,
                                       refit=options.refit_heads, lexical=options.lexical)
     net.config.training["heads"] = head_figures
+    if version is not None:
+        net.config.version = version
     net.config.training["refit"] = {
         "train_posts": len(train_records), "augmented_posts": len(records) - len(train_records),
         "validation_posts": len(validation_records), "seconds": round(time.perf_counter() - start_time, 1),
         "data_sha256": data_hash(list(train_records) + list(validation_records)),
     }
     save_model(net, lexical, model_dir)
-    figures = {"heads": head_figures, "threshold": net.config.threshold}
+    figures = {"heads": head_figures, "threshold": net.config.threshold, "version": net.config.version}
     if screen:
         from .screen import fit_screen_for_model
 
